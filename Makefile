@@ -1,0 +1,60 @@
+# Palier — the two commands: `make run` (demo on http://127.0.0.1:5000) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the test suite drives: a real browser, a real PostgreSQL server.
+TEST_DEBS := chromium postgresql fonts-dejavu-core
+
+.PHONY: run test bench install install-test system-test-deps translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24" "setuptools>=70" wheel
+
+$(VENV)/.installed: setup.py $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.py examples/palier-noticeboard/setup.py $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	# The example third-party plugin, installed as an integrator would: a real pip install.
+	$(BIN)/pip install --quiet ./examples/palier-noticeboard
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test system-test-deps
+
+# As root (CI, a fresh machine), install the Debian packages the tests need; otherwise say
+# what is missing.
+system-test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install these Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+run: $(VENV)/.installed
+	$(BIN)/palier init
+	$(BIN)/palier db upgrade
+	$(BIN)/palier demo
+	@echo "Palier serves on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	$(BIN)/palier serve --host 127.0.0.1 --port 5000
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/portal_home.py
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o core/translations/messages.pot core themes/default
+	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d core/translations
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,120 @@
+"""Accounts and roles: who may log in, with which role.
+
+Passwords are hashed with argon2id (a fresh salt per hash). Every account carries a session
+version: it is part of the identifier stored in the session and remember-me cookies, so bumping
+it (logout, password change, disabling) ends every session of that account at its next request.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db, login_manager
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+
+
+class Role(str, enum.Enum):
+    """Roles of the people who use Palier (see DESIGN.md §1)."""
+
+    TENANT = "tenant"                        # locataire
+    CARETAKER = "caretaker"                  # gardien
+    TECHNICIAN = "technician"                # technicien
+    AGENT = "agent"                          # chargé de clientèle
+    MANAGER = "manager"                      # responsable d'agence
+    COMMITTEE_MEMBER = "committee_member"    # membre de la CALEOL
+    COMMITTEE_CHAIR = "committee_chair"      # président(e) de la CALEOL
+    ADMIN = "admin"                          # administrateur
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.TENANT
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    """A login: a tenant of the portal or a member of staff."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(db.Enum(Role, native_enum=False, length=32,
+                                               values_callable=lambda e: [m.value for m in e]))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    person = relationship("Person")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        try:
+            _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if _hasher.check_needs_rehash(self.password_hash):
+            self.password_hash = _hasher.hash(password)
+        return True
+
+    def end_all_sessions(self) -> None:
+        """Invalidate every session and remember-me cookie of this account."""
+        self.session_version += 1
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def dummy_password_check() -> None:
+    """Spend the time of a real check, so that unknown e-mails cannot be told apart."""
+    try:
+        _hasher.verify(_DUMMY_HASH, "not the password")
+    except VerificationError:
+        pass
+
+
+_DUMMY_HASH = _hasher.hash("palier-dummy-password")
+
+
+@login_manager.user_loader
+def load_user(identifier: str) -> User | None:
+    user_id, _, version = identifier.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.active:
+        return None
+    return user

@@ -1,0 +1,242 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
+
+from core import config as cfg
+from core.db import configure_sqlite, engine_options
+from core.extensions import babel, csrf, db, login_manager, migrate
+from core.plugins import PluginRegistry, available_plugins, build_plugin_manager, flatten
+from core.realtime import init_realtime
+from core.themes import jinja_loader
+
+log = logging.getLogger("palier")
+CORE_DIR = Path(__file__).resolve().parent
+
+# Content security policy: everything from our own origin, nothing inline, no framing.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(test_config: dict | None = None, extra_plugins: dict | None = None) -> Flask:
+    """Build a Palier application.
+
+    ``test_config`` overrides every other configuration layer. ``extra_plugins`` maps names to
+    plugin objects offered by the caller (tests, embedding applications); like installed
+    plugins, they are registered only when ``PLUGINS`` names them.
+    """
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "PALIER_INSTANCE_PATH")
+    app = Flask("core", instance_path=instance_path or None, instance_relative_config=True,
+                static_folder=None)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    user_keys = _load_configuration(app, test_config)
+    registry = _build_plugins(app, extra_plugins)
+    _apply_plugin_settings(app, registry, user_keys)
+    cfg.check_secret_key(app.config)
+
+    _init_database(app, registry)
+    _init_security(app)
+    _init_i18n(app, registry)
+    _init_web(app, registry)
+    app.extensions["socketio_namespaces"] = flatten(
+        registry.hook.register_socketio_namespaces())
+    init_realtime(app, app.extensions["socketio_namespaces"])
+    return app
+
+
+def _load_configuration(app: Flask, test_config: dict | None) -> set[str]:
+    """Apply the configuration layers; return the keys an operator or a test set."""
+    app.config.from_object(cfg.Defaults)
+    user_keys: set[str] = set()
+    instance_file = Path(app.instance_path) / "config.py"
+    if instance_file.is_file():
+        before = dict(app.config)
+        app.config.from_pyfile(str(instance_file))
+        user_keys |= {k for k, v in app.config.items() if k not in before or before[k] is not v}
+    env = cfg.environment_overrides()
+    env.pop("INSTANCE_PATH", None)
+    app.config.update(env)
+    user_keys |= set(env)
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k != "INSTANCE_PATH"})
+        user_keys |= set(test_config) - {"INSTANCE_PATH"}
+    cfg.normalise(app.config)
+    app.debug = app.config["ENVIRONMENT"] == "development"
+    app.testing = app.config["ENVIRONMENT"] == "testing"
+    return user_keys
+
+
+def _build_plugins(app: Flask, extra_plugins: dict | None) -> PluginRegistry:
+    available = available_plugins(extra_plugins)
+    pm = build_plugin_manager(
+        list(app.config["PLUGINS"]), available,
+        check_pending=app.config["ENVIRONMENT"] in ("development", "testing"),
+    )
+    registry = PluginRegistry(pm, available)
+    app.extensions["palier"] = registry
+    return registry
+
+
+def _apply_plugin_settings(app: Flask, registry: PluginRegistry, user_keys: set[str]) -> None:
+    declared = cfg.default_keys() | set(Flask.default_config)
+    for plugin_name, settings in registry.call_each("register_settings"):
+        prefix = plugin_name.upper() + "_"
+        for setting in settings:
+            if plugin_name != "core" and not setting.name.startswith(prefix):
+                raise cfg.ConfigError(
+                    f"Plugin {plugin_name!r} declares setting {setting.name!r}, "
+                    f"which must start with {prefix!r}."
+                )
+            app.config.setdefault(setting.name, setting.default)
+            declared.add(setting.name)
+    for key in cfg.unknown_keys(app.config, declared, user_keys):
+        log.warning("Unknown configuration key %s: no enabled plugin uses it (misspelt?)", key)
+
+
+def _init_database(app: Flask, registry: PluginRegistry) -> None:
+    uri = cfg.database_uri(app.config, app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(uri))
+    # Core models register on import.
+    import core.accounts  # noqa: F401
+    import core.estate  # noqa: F401
+
+    for plugin_name, models in registry.call_each("register_models"):
+        for model in models:
+            table = model.__table__.name
+            if not table.startswith(plugin_name + "_"):
+                raise RuntimeError(
+                    f"Plugin {plugin_name!r}: table {table!r} must start with {plugin_name}_."
+                )
+    db.init_app(app)
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(CORE_DIR / "migrations"), render_as_batch=True)
+
+
+def _init_security(app: Flask) -> None:
+    secure = app.config["PUBLIC_URL"].startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="palier_session",
+        REMEMBER_COOKIE_DURATION=timedelta(days=int(app.config["REMEMBER_DAYS"])),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    limiter = Limiter(key_func=get_remote_address, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    limiter.init_app(app)
+    app.extensions["palier.limiter"] = limiter
+    Talisman(
+        app,
+        force_https=secure,
+        strict_transport_security=secure,
+        session_cookie_secure=secure,
+        content_security_policy=CSP,
+        referrer_policy="same-origin",
+        frame_options="DENY",
+        permissions_policy={"camera": "(self)", "microphone": "(self)", "geolocation": "()"},
+    )
+
+
+def _select_locale() -> str:
+    from flask import current_app
+    from flask_login import current_user
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return languages[0]
+
+
+def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
+    folders = [CORE_DIR / "translations"] + registry.plugin_paths("register_translations")
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["LANGUAGES"][0]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Paris"
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=";".join(str(f) for f in folders),
+    )
+
+
+def _init_web(app: Flask, registry: PluginRegistry) -> None:
+    from core.web import auth, backoffice, errors, portal, public
+    from core.themes import theme_static
+
+    app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
+    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp):
+        app.register_blueprint(blueprint)
+    limiter = app.extensions["palier.limiter"]
+    app.view_functions["auth.login"] = limiter.limit(
+        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+    )(app.view_functions["auth.login"])
+    errors.register(app)
+
+    for plugin_name, blueprints in registry.call_each("register_blueprints", app=app):
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+            registry.plugins[plugin_name].blueprints.append(blueprint.name)
+
+    @app.context_processor
+    def _palier_context():
+        from flask_login import current_user
+
+        extra = {}
+        for values in registry.hook.extra_template_context(user=current_user):
+            extra.update(values or {})
+        return {"palier": PageHelpers(registry), "get_locale": get_locale, **extra}
+
+    @app.before_request
+    def _remember_area():
+        g.palier_area = (request.blueprint or "public").split(".")[0]
+
+
+class PageHelpers:
+    """What the base layouts ask the plugins for, in one object (``palier`` in templates)."""
+
+    def __init__(self, registry: PluginRegistry):
+        self._registry = registry
+
+    def navigation(self, user, area: str):
+        items = flatten(self._registry.hook.navigation_items(user=user, area=area))
+        return sorted(items, key=lambda item: (item.order, item.label))
+
+    def css_urls(self, area: str) -> list[str]:
+        return flatten(self._registry.hook.extra_css_urls(area=area))
+
+    def js_urls(self, area: str) -> list[str]:
+        return flatten(self._registry.hook.extra_js_urls(area=area))

@@ -1,0 +1,173 @@
+"""Estate (patrimoine) and people: the landlord's reference data.
+
+agency → residence (groupe) → building (bâtiment) → entrance (entrée / cage d'escalier) →
+dwelling (logement); people (personnes) form households (ménages) that hold leases (baux) on
+dwellings. Caretakers (gardiens) are assigned to buildings. References come from the
+landlord's ERP and are unique, so imports can be repeated safely.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+
+
+class Agency(db.Model):
+    """An agency (agence) of the landlord, in charge of some residences."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    residences: Mapped[list[Residence]] = relationship(back_populates="agency")
+
+
+class Residence(db.Model):
+    """A residence or group of buildings (résidence, groupe immobilier)."""
+
+    __tablename__ = "residence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(120))
+
+    agency: Mapped[Agency] = relationship(back_populates="residences")
+    buildings: Mapped[list[Building]] = relationship(back_populates="residence")
+
+
+class Building(db.Model):
+    """A building (bâtiment) with its street address."""
+
+    __tablename__ = "building"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    residence_id: Mapped[int] = mapped_column(ForeignKey("residence.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    street: Mapped[str] = mapped_column(String(200))
+
+    residence: Mapped[Residence] = relationship(back_populates="buildings")
+    entrances: Mapped[list[Entrance]] = relationship(back_populates="building")
+
+
+class Entrance(db.Model):
+    """An entrance or staircase (entrée, cage d'escalier) of a building."""
+
+    __tablename__ = "entrance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+
+    building: Mapped[Building] = relationship(back_populates="entrances")
+    dwellings: Mapped[list[Dwelling]] = relationship(back_populates="entrance")
+
+
+class Dwelling(db.Model):
+    """A dwelling (logement): reference, floor, type (T1..T6) and living area."""
+
+    __tablename__ = "dwelling"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrance.id"), index=True)
+    floor: Mapped[int]
+    door: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))  # typology: T1 .. T6
+    surface_m2: Mapped[float] = mapped_column(Numeric(7, 2, asdecimal=False))
+
+    entrance: Mapped[Entrance] = relationship(back_populates="dwellings")
+    leases: Mapped[list[Lease]] = relationship(back_populates="dwelling")
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address, French style, without the recipient's name."""
+        building = self.entrance.building
+        residence = building.residence
+        return [
+            f"{residence.name}, {building.name}, {self.entrance.name}, logement {self.door}",
+            building.street,
+            f"{residence.postcode} {residence.city}",
+        ]
+
+
+class Person(db.Model):
+    """A person (personne physique): a tenant, an occupant or an applicant."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    civility: Mapped[str] = mapped_column(String(10), default="")
+    first_name: Mapped[str] = mapped_column(String(120))
+    last_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+
+    household: Mapped[Household | None] = relationship(back_populates="members")
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.civility, self.first_name, self.last_name) if p)
+
+
+class Household(db.Model):
+    """A household (ménage): the people who live together under a lease."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+
+    members: Mapped[list[Person]] = relationship(back_populates="household")
+    leases: Mapped[list[Lease]] = relationship(back_populates="household")
+
+
+class Lease(db.Model):
+    """A lease (bail) of a household on a dwelling, from a start date to an optional end."""
+
+    __tablename__ = "lease"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwelling.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+
+    dwelling: Mapped[Dwelling] = relationship(back_populates="leases")
+    household: Mapped[Household] = relationship(back_populates="leases")
+
+    def is_current(self, on: date) -> bool:
+        return self.start_date <= on and (self.end_date is None or on < self.end_date)
+
+
+class CaretakerAssignment(db.Model):
+    """A caretaker (gardien) in charge of a building."""
+
+    __tablename__ = "caretaker_assignment"
+    __table_args__ = (UniqueConstraint("user_id", "building_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id", ondelete="CASCADE"),
+                                             index=True)
+
+
+def current_lease(person: Person, on: date) -> Lease | None:
+    """The lease under which this person lives on a given day, if any."""
+    if person.household is None:
+        return None
+    leases = [lease for lease in person.household.leases if lease.is_current(on)]
+    return max(leases, key=lambda lease: lease.start_date, default=None)

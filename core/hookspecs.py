@@ -1,0 +1,137 @@
+"""Every hook of the platform, one docstring each.
+
+A hook implementation may accept any subset of a hook's arguments, so adding an argument never
+breaks an existing plugin. ``register_*`` hooks return things to register, ``extra_*`` hooks add
+to a page, and past-tense names are events (plugins publish their own events with their own
+hookspecs, see ``Plugin.hookspecs``). ``docs/plugin-hooks.md`` documents each hook with its
+exact signature; a test keeps the two in step.
+"""
+from pluggy import HookspecMarker
+
+hookspec = HookspecMarker("palier")
+
+
+@hookspec
+def register_settings():
+    """Declare the plugin's configuration keys.
+
+    Called once while the app is built, before the configuration is checked. Return a list of
+    :class:`core.config.Setting`; each name must start with the plugin's name in capitals
+    (``NOTIFICATIONS_SMTP_HOST``). Defaults fill the keys an operator left unset, and declared
+    keys are not reported as unknown.
+    """
+
+
+@hookspec
+def register_models():
+    """Import and return the plugin's SQLAlchemy models.
+
+    Called once while the app is built. Return a list of model classes. Every table must carry
+    the plugin's prefix (``claims_claim``); a table without it stops start-up.
+    """
+
+
+@hookspec
+def register_migrations():
+    """Return the folder of the plugin's Alembic revisions (its own branch).
+
+    Called by ``palier db`` commands. The plugin's first revision carries its name as branch
+    label and depends on the core revision it needs; ``palier db upgrade`` upgrades every
+    enabled plugin's branch.
+    """
+
+
+@hookspec
+def register_translations():
+    """Return the folder holding the plugin's message catalogues (``fr/LC_MESSAGES/...``).
+
+    Called once while the app is built; the catalogues are merged with the core's.
+    """
+
+
+@hookspec
+def register_blueprints(app):
+    """Return the Flask blueprints of the plugin.
+
+    Called once while the app is built, with the app. Return a list of blueprints; their routes
+    exist only while the plugin is enabled. Templates live under ``templates/<plugin>/``.
+    """
+
+
+@hookspec
+def register_cli_commands(cli):
+    """Add the plugin's commands to the ``palier`` command line.
+
+    Called when the command line starts, with the root click group; add commands or groups to
+    it (``cli.add_command(...)``). Return nothing.
+    """
+
+
+@hookspec
+def register_socketio_namespaces():
+    """Return the plugin's Socket.IO namespaces.
+
+    Called once while the app is built. Return a list of
+    :class:`core.realtime.AuthenticatedNamespace` instances, one namespace per plugin
+    (``/video``); connections without a valid session are refused before any handler runs.
+    """
+
+
+@hookspec
+def portal_cards(user):
+    """Return the cards shown on the tenant portal's home page for ``user``.
+
+    Called on each portal home request with the logged-in tenant (a :class:`core.accounts.User`).
+    Return a list of :class:`core.contributions.Card`; cards are shown by ``order``, then title.
+    """
+
+
+@hookspec
+def backoffice_widgets(user):
+    """Return the widgets shown on the back-office home page for ``user``.
+
+    Called on each back-office home request with the logged-in staff member. Return a list of
+    :class:`core.contributions.Widget`, shown by ``order``. Return nothing for a role that should
+    not see them.
+    """
+
+
+@hookspec
+def navigation_items(user, area):
+    """Return the menu entries of ``area`` (``"portal"`` or ``"backoffice"``) for ``user``.
+
+    Called on every page of that area. Return a list of :class:`core.contributions.NavItem`,
+    shown by ``order``.
+    """
+
+
+@hookspec
+def timeline_entries(person, since):
+    """Return the contacts and events of one person, for their timeline.
+
+    Called by the timeline page with a :class:`core.estate.Person` and a ``datetime`` (naive,
+    UTC): return the :class:`core.contributions.TimelineEntry` items at or after ``since``. The
+    page merges all plugins' entries, newest first.
+    """
+
+
+@hookspec
+def extra_template_context(user):
+    """Return a dict of extra variables for every rendered template.
+
+    Called once per rendered template with the current user (anonymous included). Keys must be
+    prefixed with the plugin's name to avoid collisions.
+    """
+
+
+@hookspec
+def extra_css_urls(area):
+    """Return stylesheet URLs to add to the pages of ``area`` (``"portal"``, ``"backoffice"``,
+    ``"public"``). Only same-origin URLs are allowed by the content security policy."""
+
+
+@hookspec
+def extra_js_urls(area):
+    """Return script URLs to add to the pages of ``area`` (``"portal"``, ``"backoffice"``,
+    ``"public"``). Scripts must be files: inline scripts are refused by the content security
+    policy."""

@@ -1,0 +1,121 @@
+"""Schema migrations: the core's Alembic branch plus one branch per enabled plugin.
+
+``palier db upgrade`` brings every branch to its head. ``palier db revision --plugin NAME``
+writes a new revision into that plugin's own folder, comparing only its tables.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import flask_migrate
+from flask import current_app, g
+from flask.cli import with_appcontext
+
+from core.extensions import migrate
+from core.plugins import registry
+
+CORE_VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+def version_folders(app=None) -> dict[str, Path]:
+    """The revision folder of the core and of each enabled plugin that has one."""
+    folders = {"core": CORE_VERSIONS}
+    for plugin_name, path in registry(app).call_each("register_migrations"):
+        folders[plugin_name] = Path(path)
+    return folders
+
+
+@migrate.configure
+def _configure_alembic(config):
+    folders = version_folders()
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations",
+                           os.pathsep.join(str(path) for path in folders.values()))
+    config.set_main_option("palier_plugins", ",".join(n for n in folders if n != "core"))
+    config.set_main_option("palier_owner", g.get("palier_migration_owner", ""))
+    return config
+
+
+def upgrade_all(sql: bool = False) -> None:
+    """Upgrade the core and every enabled plugin to their latest revision."""
+    flask_migrate.upgrade(revision="heads", sql=sql)
+
+
+@click.group("db")
+def db_cli():
+    """Database schema: the core's and every enabled plugin's migrations."""
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="heads")
+@with_appcontext
+def upgrade_command(revision):
+    """Upgrade the schema (by default: core and every enabled plugin to their heads)."""
+    flask_migrate.upgrade(revision=revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def downgrade_command(revision):
+    """Downgrade to REVISION (e.g. ``noticeboard@base`` removes a plugin's tables)."""
+    flask_migrate.downgrade(revision=revision)
+
+
+@db_cli.command("current")
+@with_appcontext
+def current_command():
+    """Show the current revision of each branch."""
+    flask_migrate.current(verbose=True)
+
+
+@db_cli.command("heads")
+@with_appcontext
+def heads_command():
+    """Show the latest revision of each branch."""
+    flask_migrate.heads(verbose=True)
+
+
+@db_cli.command("history")
+@with_appcontext
+def history_command():
+    """List every revision of every branch."""
+    flask_migrate.history(verbose=True)
+
+
+@db_cli.command("revision")
+@click.option("--plugin", "owner", default="core", show_default=True,
+              help="Branch that receives the revision: core or an enabled plugin.")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--autogenerate/--empty", default=True,
+              help="Compare the models with the database (default) or write an empty revision.")
+@with_appcontext
+def revision_command(owner, message, autogenerate):
+    """Write a new revision in the core's or a plugin's branch."""
+    folders = version_folders()
+    if owner not in folders:
+        raise click.BadParameter(
+            f"{owner!r} is not an enabled plugin with migrations "
+            f"(choices: {', '.join(folders)}).", param_hint="--plugin")
+    folders[owner].mkdir(parents=True, exist_ok=True)
+    g.palier_migration_owner = owner
+    heads = _branch_heads(owner)
+    flask_migrate.revision(
+        message=message, autogenerate=autogenerate,
+        head=f"{owner}@head" if heads else "base",
+        branch_label=None if heads else owner,
+        version_path=str(folders[owner]),
+    )
+
+
+def _branch_heads(owner: str) -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    return [rev.revision for rev in script.get_revisions("heads")
+            if owner in (rev.branch_labels or ()) or any(
+                owner in (r.branch_labels or ()) for r in script.iterate_revisions(rev.revision,
+                                                                                   "base"))]

@@ -1,0 +1,41 @@
+"""The tenant portal (espace locataire): home and timeline, composed from plugin hooks."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from core.plugins import flatten, hook
+from core.web.access import tenant_required
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+TIMELINE_PERIODS = {"90": 90, "365": 365, "all": None}
+
+
+@bp.route("/")
+@tenant_required
+def home():
+    cards = flatten(hook().portal_cards(user=current_user))
+    cards.sort(key=lambda card: (card.order, card.title))
+    return render_template("portal/home.html", cards=cards)
+
+
+@bp.route("/timeline")
+@tenant_required
+def timeline():
+    period = request.args.get("period", "365")
+    if period not in TIMELINE_PERIODS:
+        period = "365"
+    days = TIMELINE_PERIODS[period]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    since = now - timedelta(days=days) if days else datetime(1900, 1, 1)
+    person = current_user.person
+    entries = []
+    if person is not None:
+        entries = flatten(hook().timeline_entries(person=person, since=since))
+        entries = [entry for entry in entries if entry.when >= since]
+        entries.sort(key=lambda entry: entry.when, reverse=True)
+    return render_template("portal/timeline.html", entries=entries, period=period,
+                           periods=TIMELINE_PERIODS)

@@ -1,0 +1,60 @@
+"""Distribution of Palier: the core platform and its built-in plugins."""
+from setuptools import find_packages, setup
+
+setup(
+    name="palier",
+    version="0.1.0",
+    description="Relation platform between a social-housing landlord and its tenants",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="AGPL-3.0-or-later",
+    python_requires=">=3.11,<3.14",
+    packages=find_packages(include=["core", "core.*", "plugins", "plugins.*"]),
+    py_modules=["wsgi"],
+    include_package_data=True,
+    package_data={
+        "core": [
+            "templates/**/*",
+            "translations/*/LC_MESSAGES/*",
+            "migrations/*",
+            "migrations/versions/*.py",
+        ],
+        "plugins": ["*/templates/**/*", "*/static/**/*", "*/translations/*/LC_MESSAGES/*",
+                    "*/migrations/versions/*.py"],
+    },
+    install_requires=[
+        "Flask>=3.1,<4",
+        "Flask-SQLAlchemy>=3.1,<4",
+        "SQLAlchemy>=2.0.30,<2.2",
+        "Flask-Migrate>=4.1,<5",
+        "alembic>=1.16,<2",
+        "Flask-Login>=0.6.3,<0.7",
+        "Flask-WTF>=1.2,<2",
+        "Flask-Babel>=4,<5",
+        "Flask-Limiter>=3.8,<5",
+        "Flask-Talisman>=1.1,<2",
+        "Flask-SocketIO>=5.5,<6",
+        "simple-websocket>=1.1,<2",
+        "pluggy>=1.5,<2",
+        "argon2-cffi>=23.1,<26",
+        "email-validator>=2.1,<3",
+        "gunicorn>=23,<28",
+    ],
+    extras_require={
+        "postgresql": ["psycopg[binary]>=3.2,<3.4"],
+        "eventlet": ["eventlet>=0.40,<0.42"],
+        "test": [
+            "pytest>=8,<10",
+            "playwright>=1.50,<2",
+            "axe-playwright-python>=0.1.8,<0.2",
+            "aiosmtpd>=1.4,<2",
+            "python-socketio[client]>=5.11,<6",
+            "requests>=2.31,<3",
+            "psycopg[binary]>=3.2,<3.4",
+            "eventlet>=0.40,<0.42",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["palier = core.cli:main"],
+    },
+)
