@@ -52,7 +52,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/portal_home.py
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o core/translations/messages.pot core themes/default
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o core/translations/messages.pot .
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d core/translations
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,22 @@ class Role(str, enum.Enum):
     @property
     def is_staff(self) -> bool:
         return self is not Role.TENANT
+
+    @property
+    def label(self) -> str:
+        return str(_ROLE_LABELS[self])
+
+
+_ROLE_LABELS = {
+    Role.TENANT: _l("tenant"),
+    Role.CARETAKER: _l("caretaker"),
+    Role.TECHNICIAN: _l("technician"),
+    Role.AGENT: _l("customer agent"),
+    Role.MANAGER: _l("manager"),
+    Role.COMMITTEE_MEMBER: _l("committee member"),
+    Role.COMMITTEE_CHAIR: _l("committee chair"),
+    Role.ADMIN: _l("administrator"),
+}
 
 
 def utcnow() -> datetime:

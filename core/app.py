@@ -63,7 +63,15 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
     app.extensions["socketio_namespaces"] = flatten(
         registry.hook.register_socketio_namespaces())
     init_realtime(app, app.extensions["socketio_namespaces"])
+    _init_cli(app, registry)
     return app
+
+
+def _init_cli(app: Flask, registry: PluginRegistry) -> None:
+    from core.schema import db_cli
+
+    app.cli.add_command(db_cli)
+    registry.hook.register_cli_commands(cli=app.cli)
 
 
 def _load_configuration(app: Flask, test_config: dict | None) -> set[str]:

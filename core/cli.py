@@ -22,12 +22,7 @@ def default_instance_path() -> Path:
 def _create_app():
     from core import create_app
 
-    app = create_app()
-    app.cli.add_command(db_cli)
-    from core.plugins import registry
-
-    registry(app).hook.register_cli_commands(cli=app.cli)
-    return app
+    return create_app()
 
 
 class PalierGroup(FlaskGroup):

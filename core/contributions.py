@@ -8,6 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+
+# Names of the channels a timeline entry may come through, as people say them.
+CHANNEL_LABELS = {
+    "portal": _l("online"),
+    "mail": _l("e-mail"),
+    "letter": _l("letter"),
+    "fax": _l("fax"),
+    "sms": _l("text message"),
+    "phone": _l("phone call"),
+    "voice": _l("voice message"),
+    "video": _l("video call"),
+    "visit": _l("visit"),
+    "lease": _l("lease"),
+}
+
 
 @dataclass(frozen=True)
 class Card:
@@ -48,5 +64,9 @@ class TimelineEntry:
     when: datetime
     title: str
     text: str = ""
-    channel: str = "portal"  # portal, mail, letter, sms, phone, visit, video...
+    channel: str = "portal"  # a key of CHANNEL_LABELS, or a plugin's own word
     url: str | None = None
+
+    @property
+    def channel_label(self) -> str:
+        return str(CHANNEL_LABELS.get(self.channel, self.channel))
