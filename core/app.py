@@ -68,9 +68,11 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
 
 def _init_cli(app: Flask, registry: PluginRegistry) -> None:
+    from core.commands import demo_command, plugins_command, serve_command
     from core.schema import db_cli
 
-    app.cli.add_command(db_cli)
+    for command in (db_cli, plugins_command, demo_command, serve_command):
+        app.cli.add_command(command)
     registry.hook.register_cli_commands(cli=app.cli)
 
 

@@ -1,0 +1,66 @@
+"""Commands of the ``palier`` command line that need the app (added to ``app.cli``)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("plugins")
+@with_appcontext
+def plugins_command():
+    """List the available plugins: version, enabled or not, hooks and routes."""
+    from core.plugins import registry
+    from core.web.backoffice import plugin_routes
+
+    for info in sorted(registry().plugins.values(), key=lambda i: (i.source != "core", i.name)):
+        state = "enabled" if info.enabled else "disabled"
+        click.echo(f"{info.name} {info.version} [{state}] ({info.source})")
+        if info.description:
+            click.echo(f"  {info.description}")
+        if info.requires:
+            click.echo(f"  requires: {', '.join(info.requires)}")
+        click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
+        routes = plugin_routes(current_app, info)
+        if routes:
+            click.echo(f"  routes: {', '.join(routes)}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the demo landlord "Habitat Démo" (idempotent) and print its accounts."""
+    from core.demo import DEMO_PASSWORD, load_demo
+
+    summary = load_demo()
+    click.echo(f"Habitat Démo: {summary.residences} residences, {summary.dwellings} dwellings, "
+               f"{summary.tenants} tenant households.")
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for role, email in summary.accounts:
+        click.echo(f"  {role:<17} {email}")
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: SERVE_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: SERVE_PORT).")
+@click.option("--threads", type=int, default=None,
+              help="Threads of the gthread worker in threading mode (default: SERVE_THREADS).")
+@with_appcontext
+def serve_command(host, port, threads):
+    """Serve Palier for production, in the configured realtime mode.
+
+    threading: gunicorn with one gthread worker (Socket.IO needs its clients on one process
+    unless a Redis message queue and sticky sessions are set up). eventlet: eventlet's own
+    server, started in a fresh process so that eventlet patches the standard library first.
+    """
+    config = current_app.config
+    host = host or config["SERVE_HOST"]
+    port = port or int(config["SERVE_PORT"])
+    if config["SOCKETIO_ASYNC_MODE"] == "eventlet":
+        os.execv(sys.executable, [sys.executable, "-m", "core.serve_eventlet", host, str(port)])
+    from core.serve_gunicorn import run_gunicorn
+
+    run_gunicorn(host, port, threads or int(config["SERVE_THREADS"]))
