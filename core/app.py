@@ -163,10 +163,11 @@ def _init_security(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    csrf.init_app(app)
+    # The limiter comes first: throttled requests are refused before any other work.
     limiter = Limiter(key_func=get_remote_address, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
     limiter.init_app(app)
     app.extensions["palier.limiter"] = limiter
+    csrf.init_app(app)
     Talisman(
         app,
         force_https=secure,
@@ -208,12 +209,11 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
+    # Logging in is throttled per address, before the CSRF check or any other work.
+    app.extensions["palier.limiter"].limit(
+        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(auth.bp)
     for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp):
         app.register_blueprint(blueprint)
-    limiter = app.extensions["palier.limiter"]
-    app.view_functions["auth.login"] = limiter.limit(
-        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-    )(app.view_functions["auth.login"])
     errors.register(app)
 
     for plugin_name, blueprints in registry.call_each("register_blueprints", app=app):

@@ -39,7 +39,7 @@ class CorePlugin(Plugin):
     @hookimpl(trylast=True)
     def portal_cards(self, user):
         cards = []
-        lease = current_lease(user.person, date.today()) if user.person else None
+        lease = current_lease(user.person_id, date.today()) if user.person_id else None
         if lease is not None:
             dwelling = lease.dwelling
             cards.append(Card(

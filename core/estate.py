@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from core.extensions import db
 
@@ -165,9 +165,20 @@ class CaretakerAssignment(db.Model):
                                              index=True)
 
 
-def current_lease(person: Person, on: date) -> Lease | None:
-    """The lease under which this person lives on a given day, if any."""
-    if person.household is None:
-        return None
-    leases = [lease for lease in person.household.leases if lease.is_current(on)]
-    return max(leases, key=lambda lease: lease.start_date, default=None)
+def current_lease(person: Person | int, on: date) -> Lease | None:
+    """The lease under which a person (object or id) lives on a given day, if any.
+
+    One query, with the dwelling and its address up to the residence loaded along.
+    """
+    person_id = person if isinstance(person, int) else person.id
+    query = (
+        select(Lease)
+        .join(Person, Person.household_id == Lease.household_id)
+        .where(Person.id == person_id, Lease.start_date <= on,
+               or_(Lease.end_date.is_(None), Lease.end_date > on))
+        .order_by(Lease.start_date.desc())
+        .limit(1)
+        .options(joinedload(Lease.dwelling).joinedload(Dwelling.entrance)
+                 .joinedload(Entrance.building).joinedload(Building.residence))
+    )
+    return db.session.scalar(query)

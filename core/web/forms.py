@@ -1,8 +1,9 @@
 """Forms of the core pages (Flask-WTF: every one carries a CSRF token)."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 
 class LoginForm(FlaskForm):
@@ -17,8 +18,12 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("fr", "Français"), ("en", "English")])
+    lang = StringField(_l("Language"), validators=[DataRequired()])
     next = HiddenField()
+
+    def validate_lang(self, field):
+        if field.data not in current_app.config["LANGUAGES"]:
+            raise ValidationError(_l("This language is not available."))
 
 
 class LogoutForm(FlaskForm):
