@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
+from flask.cli import FlaskGroup
 
+from core.config import ConfigError
+from core.plugins import PluginError
 from core.schema import db_cli
 
 
@@ -33,6 +35,14 @@ class PalierGroup(FlaskGroup):
             return db_cli
         return super().get_command(ctx, name)
 
+    def main(self, *args, **kwargs):
+        # Set-up errors are the operator's to fix: a clear sentence, not a traceback.
+        try:
+            return super().main(*args, **kwargs)
+        except (ConfigError, PluginError) as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(1)
+
 
 @click.group(cls=PalierGroup, create_app=_create_app, load_dotenv=False,
              set_debug_flag=False)
@@ -40,7 +50,7 @@ def main():
     """Palier: the relation platform between a social landlord and its tenants."""
 
 
-@main.command("init")
+@main.command("init", with_appcontext=False)
 @click.option("--force", is_flag=True, help="Replace an existing instance/config.py.")
 def init_command(force):
     """Prepare the instance folder: a configuration with a fresh secret key."""

@@ -29,4 +29,7 @@ def run_gunicorn(host: str, port: int, threads: int) -> None:
         "accesslog": "-",
         "errorlog": "-",
         "graceful_timeout": 10,
+        # gunicorn's runtime control socket lives at one path per user: several instances
+        # on one machine would fight over it, and Palier does not use it.
+        "control_socket_disable": True,
     }).run()

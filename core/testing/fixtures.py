@@ -25,15 +25,22 @@ pytest_plugins = ["core.testing.browser"]
 DEFAULT_PASSWORD = "correct horse battery staple"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--palier-db", choices=("sqlite", "postgresql"),
+                     default=os.environ.get("PALIER_TEST_DB", "sqlite"),
+                     help="database the tests run on (a throw-away PostgreSQL server is "
+                          "started for 'postgresql')")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "plugins(*names): enable these plugins in the app")
 
 
 @pytest.fixture(scope="session")
-def template_databases(tmp_path_factory):
+def template_databases(tmp_path_factory, request):
     """Databases migrated once per set of plugins, copied for every test."""
     templates = TemplateDatabases(tmp_path_factory.mktemp("db"),
-                                  os.environ.get("PALIER_TEST_DB", "sqlite"))
+                                  request.config.getoption("--palier-db"))
     yield templates
     templates.close()
 
