@@ -7,14 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, request, session
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import Babel, get_locale, lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 
 from core import config as cfg
 from core.db import configure_sqlite, engine_options
-from core.extensions import babel, csrf, db, login_manager, migrate
+from core.extensions import csrf, db, login_manager, migrate
 from core.plugins import PluginRegistry, available_plugins, build_plugin_manager, flatten
 from core.realtime import init_realtime
 from core.themes import jinja_loader
@@ -197,7 +197,7 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
     folders = [CORE_DIR / "translations"] + registry.plugin_paths("register_translations")
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["LANGUAGES"][0]
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Paris"
-    babel.init_app(
+    Babel().init_app(
         app,
         locale_selector=_select_locale,
         default_translation_directories=";".join(str(f) for f in folders),

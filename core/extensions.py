@@ -1,9 +1,8 @@
-"""Flask extensions that keep their state per app, created bare and bound in ``create_app``.
+"""Flask extensions shared by every app: their per-app state lives in ``app.extensions``.
 
-Rate limiter, Talisman and Socket.IO keep state on their own object, so each app builds its own
-(see ``core.app``) and finds it again in ``app.extensions``.
+Babel (its translations cache), the rate limiter, Talisman and Socket.IO keep state on their
+own object instead, so ``core.app`` builds one of each per app.
 """
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,4 +30,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
