@@ -16,10 +16,13 @@ $(VENV)/.installed: setup.py $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.py examples/palier-noticeboard/setup.py $(VENV)/.installed
+EXAMPLE_FILES := $(shell find examples/palier-noticeboard -type f -not -path '*/__pycache__/*' \
+                   -not -path '*.egg-info*' -not -path '*/build/*' 2>/dev/null)
+
+$(VENV)/.installed-test: setup.py $(EXAMPLE_FILES) $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	# The example third-party plugin, installed as an integrator would: a real pip install.
-	$(BIN)/pip install --quiet ./examples/palier-noticeboard
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./examples/palier-noticeboard
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,14 +41,16 @@ system-test-deps:
 	fi
 
 run: $(VENV)/.installed
-	$(BIN)/palier init
+	$(BIN)/palier init --demo
 	$(BIN)/palier db upgrade
 	$(BIN)/palier demo
 	@echo "Palier serves on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(BIN)/palier serve --host 127.0.0.1 --port 5000
 
+# The whole suite on SQLite, then again on a throw-away PostgreSQL server.
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider --palier-db postgresql $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }

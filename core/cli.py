@@ -51,8 +51,10 @@ def main():
 
 
 @main.command("init", with_appcontext=False)
+@click.option("--demo", is_flag=True,
+              help="Also set the demo landlord's name and theme, and every built-in plugin.")
 @click.option("--force", is_flag=True, help="Replace an existing instance/config.py.")
-def init_command(force):
+def init_command(demo, force):
     """Prepare the instance folder: a configuration with a fresh secret key."""
     folder = default_instance_path()
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,11 +63,18 @@ def init_command(force):
     if config_file.exists() and not force:
         click.echo(f"{config_file} already exists; left unchanged.")
         return
-    config_file.write_text(
-        "# Palier instance configuration (not versioned). Environment variables PALIER_* win\n"
-        "# over these values. See core/config.py for every key and its meaning.\n"
-        f"SECRET_KEY = {secrets.token_hex(32)!r}\n",
-        encoding="utf-8",
-    )
+    lines = [
+        "# Palier instance configuration (not versioned). Environment variables PALIER_* win",
+        "# over these values. docs/configuration.md lists every key and its meaning.",
+        f"SECRET_KEY = {secrets.token_hex(32)!r}",
+    ]
+    if demo:
+        lines += [
+            'LANDLORD_NAME = "Habitat Démo"',
+            'THEME = "demo"',
+            "import core.plugins as _plugins  # noqa: E402 - every built-in plugin",
+            "PLUGINS = list(_plugins.BUILTIN_PLUGINS)",
+        ]
+    config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     config_file.chmod(0o600)
     click.echo(f"Wrote {config_file} with a new secret key.")
