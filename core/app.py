@@ -6,8 +6,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale, lazy_gettext as _l
+from flask import Flask, g, request, session, url_for
+from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -205,8 +206,8 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
-    from core.web import auth, backoffice, errors, portal, public
     from core.themes import theme_static
+    from core.web import auth, backoffice, errors, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     # Logging in is throttled per address, before the CSRF check or any other work.
@@ -221,6 +222,8 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
             app.register_blueprint(blueprint)
             registry.plugins[plugin_name].blueprints.append(blueprint.name)
 
+    asset_urls: dict = {}
+
     @app.context_processor
     def _palier_context():
         from flask_login import current_user
@@ -228,7 +231,7 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         extra = {}
         for values in registry.hook.extra_template_context(user=current_user):
             extra.update(values or {})
-        return {"palier": PageHelpers(registry), "get_locale": get_locale, **extra}
+        return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale, **extra}
 
     @app.before_request
     def _remember_area():
@@ -238,8 +241,17 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
 class PageHelpers:
     """What the base layouts ask the plugins for, in one object (``palier`` in templates)."""
 
-    def __init__(self, registry: PluginRegistry):
+    def __init__(self, registry: PluginRegistry, asset_urls: dict):
         self._registry = registry
+        self._asset_urls = asset_urls
+
+    def asset(self, filename: str) -> str:
+        """URL of a theme file (built once per file: the layout asks on every page)."""
+        key = (request.script_root, filename)
+        url = self._asset_urls.get(key)
+        if url is None:
+            url = self._asset_urls[key] = url_for("theme.static", filename=filename)
+        return url
 
     def navigation(self, user, area: str):
         items = flatten(self._registry.hook.navigation_items(user=user, area=area))

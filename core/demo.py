@@ -10,8 +10,17 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from core.accounts import Role, User
-from core.estate import (Agency, Building, CaretakerAssignment, Dwelling, Entrance, Household,
-                         Lease, Person, Residence)
+from core.estate import (
+    Agency,
+    Building,
+    CaretakerAssignment,
+    Dwelling,
+    Entrance,
+    Household,
+    Lease,
+    Person,
+    Residence,
+)
 from core.extensions import db
 
 DEMO_PASSWORD = "demo-palier-2026"

@@ -19,7 +19,7 @@ def home_url_for(user) -> str:
     return url_for("backoffice.home") if user.is_staff else url_for("portal.home")
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths may be followed after login."""
     if not target:
         return None
@@ -45,7 +45,7 @@ def login():
     if user is not None and user.active and user.check_password(form.password.data):
         login_user(user, remember=form.remember.data)
         db.session.commit()  # a rehashed password is kept
-        return redirect(_safe_next(form.next.data) or home_url_for(user))
+        return redirect(safe_next(form.next.data) or home_url_for(user))
     flash(_("Wrong e-mail address or password."), "error")
     return render_template("auth/login.html", form=form), 401
 

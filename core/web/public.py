@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from core.extensions import db
-from core.web.auth import _safe_next, home_url_for
+from core.web.auth import home_url_for, safe_next
 from core.web.forms import LanguageForm
 
 bp = Blueprint("public", __name__)
@@ -27,7 +27,7 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = form.lang.data
             db.session.commit()
-    return redirect(_safe_next(form.next.data) or url_for("public.index"))
+    return redirect(safe_next(form.next.data) or url_for("public.index"))
 
 
 @bp.route("/health")
