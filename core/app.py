@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, request, session, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -210,6 +210,7 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.web import auth, backoffice, errors, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
+    app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
     # Logging in is throttled per address, before the CSRF check or any other work.
     app.extensions["palier.limiter"].limit(
         lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(auth.bp)

@@ -48,7 +48,7 @@ class CorePlugin(Plugin):
                 _("%(kind)s of %(surface)s m², floor %(floor)s — %(address)s",
                   kind=dwelling.kind, surface=_number(dwelling.surface_m2),
                   floor=dwelling.floor, address=", ".join(dwelling.address_lines)),
-                url_for("portal.timeline"), icon="home", order=10))
+                url_for("portal.dwelling"), icon="home", order=10))
         cards.append(Card(_("My history"),
                           _("Every exchange with your landlord, whatever the channel."),
                           url_for("portal.timeline"), icon="history", order=900))

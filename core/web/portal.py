@@ -1,11 +1,12 @@
 """The tenant portal (espace locataire): home and timeline, composed from plugin hooks."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
+from core.estate import current_lease
 from core.plugins import flatten, hook
 from core.web.access import tenant_required
 
@@ -20,6 +21,14 @@ def home():
     cards = flatten(hook().portal_cards(user=current_user))
     cards.sort(key=lambda card: (card.order, card.title))
     return render_template("portal/home.html", cards=cards)
+
+
+@bp.route("/home")
+@tenant_required
+def dwelling():
+    """The tenant's dwelling and lease (mon logement)."""
+    lease = current_lease(current_user.person_id, date.today()) if current_user.person_id else None
+    return render_template("portal/dwelling.html", lease=lease)
 
 
 @bp.route("/timeline")
