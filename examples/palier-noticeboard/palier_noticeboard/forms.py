@@ -33,14 +33,16 @@ class NoticeForm(FlaskForm):
         validators=[InputRequired(_l("Choose the residence whose tenants will see the notice."))],
         invalid_value_message=_l("Choose a residence from the list."),
         invalid_choice_message=_l("Choose a residence from the list."))
-    title = StringField(_l("Title"), filters=[_strip], validators=[
+    title = StringField(_l("Title"), filters=[_strip],
+                        render_kw={"maxlength": TITLE_MAX_LENGTH}, validators=[
         DataRequired(_l("Enter a title, for example “Water cut on Tuesday”.")),
         Length(max=TITLE_MAX_LENGTH,
-               message=_l("Keep the title under %(max)d characters."))])
-    body = TextAreaField(_l("Text of the notice"), filters=[_strip], validators=[
+               message=_l("The title may have at most %(max)d characters."))])
+    body = TextAreaField(_l("Text of the notice"), filters=[_strip],
+                         render_kw={"maxlength": TEXT_MAX_LENGTH, "rows": 5}, validators=[
         DataRequired(_l("Enter the text tenants will read.")),
         Length(max=TEXT_MAX_LENGTH,
-               message=_l("Keep the text under %(max)d characters."))])
+               message=_l("The text may have at most %(max)d characters."))])
     starts_on = DateField(
         _l("Shown from"), format=DATE_FORMATS, default=date.today,
         validators=[InputRequired(_l("Enter the first day the notice is shown."))],

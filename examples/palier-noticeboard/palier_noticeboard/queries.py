@@ -21,6 +21,11 @@ def shown_on(day: date):
     return and_(Notice.starts_on <= day, or_(Notice.ends_on.is_(None), Notice.ends_on >= day))
 
 
+def count_shown(day: date) -> int:
+    """How many notices are shown on ``day``, all residences together (staff figure)."""
+    return db.session.scalar(select(func.count(Notice.id)).where(shown_on(day)))
+
+
 def residence_id_of(person: Person | None, day: date) -> int | None:
     """The residence where ``person`` lives on ``day``: that of their current lease's dwelling."""
     lease = current_lease(person, day) if person is not None else None
