@@ -213,6 +213,8 @@ def start_server(target: Target, app_spec: str, threads: int, env: dict, workdir
         "--bind", f"127.0.0.1:{target.port}",
         "--error-logfile", str(target.log_path),
         "--graceful-timeout", "5",
+        # gunicorn 27 opens a control socket at one path per user; two servers would clash.
+        "--no-control-socket",
         *extra_args, app_spec,
     ]
     with open(os.devnull, "rb") as devnull:

@@ -129,7 +129,8 @@ def _apply_plugin_settings(app: Flask, registry: PluginRegistry, user_keys: set[
 def _init_database(app: Flask, registry: PluginRegistry) -> None:
     uri = cfg.database_uri(app.config, app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(uri))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                          engine_options(uri, int(app.config["DATABASE_POOL_SIZE"])))
     # Core models register on import.
     import core.accounts  # noqa: F401
     import core.estate  # noqa: F401

@@ -52,6 +52,8 @@ class Defaults:
     # SQLAlchemy URL. Empty: an SQLite file in the instance folder. "postgresql://..." URLs use
     # psycopg 3.
     DATABASE_URL = ""
+    # Database connections kept open per process (one per server thread serving requests).
+    DATABASE_POOL_SIZE = 10
     # Built-in or installed plugins to enable, by name. Installed is not enabled.
     PLUGINS: list[str] = []
     # Landlord theme (a folder under THEMES_DIR); "default" is the base look.

@@ -19,15 +19,20 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def engine_options(uri: str) -> dict:
-    """SQLAlchemy engine options for the configured database."""
+def engine_options(uri: str, pool_size: int) -> dict:
+    """SQLAlchemy engine options for the configured database.
+
+    The pool keeps as many connections as the server runs threads: a connection opened beyond
+    the pool is closed after its request, and opening one costs far more than the request.
+    """
+    pool = {"pool_size": pool_size, "max_overflow": pool_size}
     if uri.startswith("sqlite"):
         # The pysqlite driver's own transaction handling is switched off (isolation_level=None)
         # so that the BEGIN statement below is the one SQLite sees.
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                 "check_same_thread": False,
-                                 "isolation_level": None}}
-    return {"pool_pre_ping": True}
+        return {**pool, "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                         "check_same_thread": False,
+                                         "isolation_level": None}}
+    return {**pool, "pool_pre_ping": True}
 
 
 def _wants_immediate() -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.accounts import Role, User
 from core.contributions import Card, NavItem, TimelineEntry, Widget
-from core.estate import Dwelling, Residence, current_lease
+from core.estate import Dwelling, Residence, home_summary
 from core.extensions import db
 from core.plugins import Plugin, hookimpl
 
@@ -40,14 +40,13 @@ class CorePlugin(Plugin):
     @hookimpl(trylast=True)
     def portal_cards(self, user):
         cards = []
-        lease = current_lease(user.person_id, date.today()) if user.person_id else None
-        if lease is not None:
-            dwelling = lease.dwelling
+        home = home_summary(user.person_id, date.today()) if user.person_id else None
+        if home is not None:
             cards.append(Card(
                 _("My home"),
                 _("%(kind)s of %(surface)s m², floor %(floor)s — %(address)s",
-                  kind=dwelling.kind, surface=_number(dwelling.surface_m2),
-                  floor=dwelling.floor, address=", ".join(dwelling.address_lines)),
+                  kind=home.kind, surface=_number(home.surface_m2),
+                  floor=home.floor, address=", ".join(home.address_lines)),
                 url_for("portal.dwelling"), icon="home", order=10))
         cards.append(Card(_("My history"),
                           _("Every exchange with your landlord, whatever the channel."),

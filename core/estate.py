@@ -8,6 +8,7 @@ landlord's ERP and are unique, so imports can be repeated safely.
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
@@ -93,11 +94,14 @@ class Dwelling(db.Model):
         """The postal address, French style, without the recipient's name."""
         building = self.entrance.building
         residence = building.residence
-        return [
-            f"{residence.name}, {building.name}, {self.entrance.name}, logement {self.door}",
-            building.street,
-            f"{residence.postcode} {residence.city}",
-        ]
+        return postal_address(residence.name, building.name, self.entrance.name, self.door,
+                              building.street, residence.postcode, residence.city)
+
+
+def postal_address(residence: str, building: str, entrance: str, door: str, street: str,
+                   postcode: str, city: str) -> list[str]:
+    """Address lines of a dwelling, French style: where in the residence, street, town."""
+    return [f"{residence}, {building}, {entrance}, logement {door}", street, f"{postcode} {city}"]
 
 
 class Person(db.Model):
@@ -165,6 +169,41 @@ class CaretakerAssignment(db.Model):
                                              index=True)
 
 
+class HomeSummary(NamedTuple):
+    """What the portal shows of a tenant's home on every visit: read without ORM objects."""
+
+    kind: str
+    surface_m2: float
+    floor: int
+    address_lines: list[str]
+
+
+def _current_lease_filter(person_id: int, on: date):
+    return (Person.id == person_id, Lease.start_date <= on,
+            or_(Lease.end_date.is_(None), Lease.end_date > on))
+
+
+def home_summary(person_id: int, on: date) -> HomeSummary | None:
+    """The dwelling of a person's current lease, in one light query (the portal home's card)."""
+    query = (
+        select(Dwelling.kind, Dwelling.surface_m2, Dwelling.floor, Residence.name, Building.name,
+               Entrance.name, Dwelling.door, Building.street, Residence.postcode, Residence.city)
+        .select_from(Lease)
+        .join(Person, Person.household_id == Lease.household_id)
+        .join(Dwelling, Dwelling.id == Lease.dwelling_id)
+        .join(Entrance, Entrance.id == Dwelling.entrance_id)
+        .join(Building, Building.id == Entrance.building_id)
+        .join(Residence, Residence.id == Building.residence_id)
+        .where(*_current_lease_filter(person_id, on))
+        .order_by(Lease.start_date.desc())
+        .limit(1)
+    )
+    row = db.session.execute(query).first()
+    if row is None:
+        return None
+    return HomeSummary(row[0], row[1], row[2], postal_address(*row[3:]))
+
+
 def current_lease(person: Person | int, on: date) -> Lease | None:
     """The lease under which a person (object or id) lives on a given day, if any.
 
@@ -174,8 +213,7 @@ def current_lease(person: Person | int, on: date) -> Lease | None:
     query = (
         select(Lease)
         .join(Person, Person.household_id == Lease.household_id)
-        .where(Person.id == person_id, Lease.start_date <= on,
-               or_(Lease.end_date.is_(None), Lease.end_date > on))
+        .where(*_current_lease_filter(person_id, on))
         .order_by(Lease.start_date.desc())
         .limit(1)
         .options(joinedload(Lease.dwelling).joinedload(Dwelling.entrance)
