@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, request, session, url_for
+from flask import Flask, request, session, url_for
 from flask_babel import Babel, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -234,10 +234,6 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         for values in registry.hook.extra_template_context(user=current_user):
             extra.update(values or {})
         return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale, **extra}
-
-    @app.before_request
-    def _remember_area():
-        g.palier_area = (request.blueprint or "public").split(".")[0]
 
 
 class PageHelpers:

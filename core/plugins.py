@@ -86,8 +86,17 @@ class PluginInfo:
 
     @property
     def description(self) -> str:
+        """The first paragraph of the plugin's docstring, on one line."""
         text = getattr(self.obj, "description", None) or inspect.getdoc(self.obj) or ""
-        return text.strip().splitlines()[0] if text.strip() else ""
+        return " ".join(text.strip().split("\n\n")[0].split())
+
+    def migrations_folder(self) -> Path | None:
+        """The plugin's revision folder, asked even when the plugin is disabled."""
+        hook_impl = getattr(self.obj, "register_migrations", None)
+        if hook_impl is None or getattr(hook_impl, f"{PROJECT}_impl", None) is None:
+            return None
+        folder = hook_impl()
+        return Path(folder) if folder and Path(folder).is_dir() else None
 
     @property
     def hooks(self) -> list[str]:
@@ -123,6 +132,13 @@ def available_plugins(extra: dict[str, object] | None = None) -> dict[str, Plugi
         if name in found:
             raise PluginError(f"Plugin name {name!r} is already taken.")
         found[name] = PluginInfo(name, obj, "application")
+    for name, info in found.items():
+        declared = getattr(info.obj, "name", None)
+        if declared and declared != name:
+            raise PluginError(
+                f"Plugin {name!r} calls itself {declared!r}: its class attribute `name` and "
+                "its entry point must agree (the name prefixes its tables and settings)."
+            )
     return found
 
 
@@ -190,7 +206,7 @@ class PluginRegistry:
         return results
 
     def plugin_paths(self, hook_name: str) -> list[Path]:
-        """Folders returned by a path hook (migrations, translations), existing ones only."""
+        """Folders returned by a path hook of the enabled plugins, existing ones only."""
         return [Path(path) for _, path in self.call_each(hook_name) if Path(path).is_dir()]
 
 

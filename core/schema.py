@@ -19,11 +19,18 @@ from core.plugins import registry
 CORE_VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 
 
-def version_folders(app=None) -> dict[str, Path]:
-    """The revision folder of the core and of each enabled plugin that has one."""
+def version_folders(app=None, enabled_only: bool = False) -> dict[str, Path]:
+    """The revision folders of the core and of the plugins that have one.
+
+    Disabled plugins count too: a database may still hold their tables and their revision, and
+    Alembic must find that revision to move the other branches.
+    """
     folders = {"core": CORE_VERSIONS}
-    for plugin_name, path in registry(app).call_each("register_migrations"):
-        folders[plugin_name] = Path(path)
+    for info in registry(app).plugins.values():
+        if info.name != "core" and (info.enabled or not enabled_only):
+            folder = info.migrations_folder()
+            if folder is not None:
+                folders[info.name] = folder
     return folders
 
 
@@ -33,14 +40,21 @@ def _configure_alembic(config):
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations",
                            os.pathsep.join(str(path) for path in folders.values()))
-    config.set_main_option("palier_plugins", ",".join(n for n in folders if n != "core"))
+    config.set_main_option("palier_plugins",
+                           ",".join(n for n in registry().plugins if n != "core"))
     config.set_main_option("palier_owner", g.get("palier_migration_owner", ""))
     return config
 
 
-def upgrade_all(sql: bool = False) -> None:
-    """Upgrade the core and every enabled plugin to their latest revision."""
-    flask_migrate.upgrade(revision="heads", sql=sql)
+def upgrade_all() -> None:
+    """Upgrade the core and every enabled plugin to their latest revision.
+
+    Each branch goes to its own head (``core@head``, ``noticeboard@head``): the branch of a
+    plugin that was disabled stays where it is, tables and data kept, until it is enabled
+    again or removed with ``palier db downgrade NAME@base``.
+    """
+    for branch in version_folders(enabled_only=True):
+        flask_migrate.upgrade(revision=f"{branch}@head")
 
 
 @click.group("db")
@@ -49,11 +63,14 @@ def db_cli():
 
 
 @db_cli.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", required=False)
 @with_appcontext
 def upgrade_command(revision):
-    """Upgrade the schema (by default: core and every enabled plugin to their heads)."""
-    flask_migrate.upgrade(revision=revision)
+    """Upgrade the schema: by default the core and every enabled plugin to their heads."""
+    if revision:
+        flask_migrate.upgrade(revision=revision)
+    else:
+        upgrade_all()
 
 
 @db_cli.command("downgrade")
@@ -94,7 +111,7 @@ def history_command():
 @with_appcontext
 def revision_command(owner, message, autogenerate):
     """Write a new revision in the core's or a plugin's branch."""
-    folders = version_folders()
+    folders = version_folders(enabled_only=True)
     if owner not in folders:
         raise click.BadParameter(
             f"{owner!r} is not an enabled plugin with migrations "

@@ -95,3 +95,27 @@ def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+def test_disabling_a_migrated_plugin_keeps_its_tables_and_upgrades_still_work(make_app):
+    from sqlalchemy import inspect
+
+    enabled = make_app(plugins=["noticeboard"])
+    url = enabled.config["DATABASE_URL"]
+    with enabled.app_context():
+        assert "noticeboard_notice" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+
+    disabled = make_app(plugins=[], DATABASE_URL=url)
+    runner = disabled.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with disabled.app_context():
+        assert "noticeboard_notice" in inspect(db.engine).get_table_names()  # data kept
+        db.engine.dispose()
+    result = runner.invoke(args=["db", "downgrade", "noticeboard@base"])
+    assert result.exit_code == 0, result.output
+    with disabled.app_context():
+        db.engine.dispose()
+        tables = inspect(db.engine).get_table_names()
+    assert "noticeboard_notice" not in tables and "user_account" in tables

@@ -121,3 +121,23 @@ def test_admin_page_lists_plugins_and_their_state(make_app, make_user, login):
     assert "board" in page and "listener" in page and "/portal/board" in page
     assert page.count("badge--on") == 2  # core and board
     assert agent.get("/backoffice/admin/plugins").status_code == 403
+
+
+def test_a_plugin_whose_name_disagrees_with_its_registration_is_refused(make_app):
+    with pytest.raises(PluginError, match="calls itself 'board'"):
+        make_app(plugins=[], extra_plugins={"noticeboards": Board()})
+
+
+def test_description_is_the_first_paragraph_of_the_docstring(make_app):
+    class Wrapped(Plugin):
+        """Notices of the residence, shown to its tenants
+        and posted by staff.
+
+        Details nobody reads in a listing.
+        """
+
+        name = "wrapped"
+
+    app = make_app(plugins=[], extra_plugins={"wrapped": Wrapped()})
+    assert registry(app).plugins["wrapped"].description == (
+        "Notices of the residence, shown to its tenants and posted by staff.")

@@ -17,7 +17,7 @@ class TemplateDatabases:
 
     def __init__(self, folder: Path, kind: str):
         if kind not in ("sqlite", "postgresql"):
-            raise ValueError(f"PALIER_TEST_DB={kind!r}: choose sqlite or postgresql")
+            raise ValueError(f"--palier-db {kind!r}: choose sqlite or postgresql")
         self.folder = folder
         self.kind = kind
         self.templates: dict[tuple, tuple[str, dict | None]] = {}

@@ -2,15 +2,14 @@
 
 Layers: ``make_app`` → ``app`` → ``client`` → ``login`` → factories (``make_user``,
 ``make_tenant``, ``make_estate``). Each app gets its own database, copied from a template
-that the real migrations built once per set of plugins: SQLite by default, PostgreSQL when
-``PALIER_TEST_DB=postgresql`` (a throw-away server is started for the session).
+that the real migrations built once per set of plugins: SQLite by default, PostgreSQL with
+``--palier-db postgresql`` (a throw-away server is started for the session).
 
 Also here: a real SMTP server on loopback (``smtp_server``) and a real Chromium driven by
 Playwright (``browser``, ``live_server``, ``page``), see :mod:`core.testing.browser`.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from itertools import count
@@ -26,8 +25,7 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--palier-db", choices=("sqlite", "postgresql"),
-                     default=os.environ.get("PALIER_TEST_DB", "sqlite"),
+    parser.addoption("--palier-db", choices=("sqlite", "postgresql"), default="sqlite",
                      help="database the tests run on (a throw-away PostgreSQL server is "
                           "started for 'postgresql')")
 
