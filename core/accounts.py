@@ -7,13 +7,14 @@ it (logout, password change, disabling) ends every session of that account at it
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy import ForeignKey, String, bindparam, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db, login_manager
@@ -126,12 +127,19 @@ def dummy_password_check() -> None:
 _DUMMY_HASH = _hasher.hash("palier-dummy-password")
 
 
+@functools.cache
+def _active_user_query():
+    # Built once: this runs on every request of a logged-in user.
+    return select(User).where(User.id == bindparam("user_id"),
+                              User.session_version == bindparam("version"), User.active)
+
+
 @login_manager.user_loader
 def load_user(identifier: str) -> User | None:
+    """The account behind a session, if that session is still valid (same session version)."""
     user_id, _, version = identifier.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version) or not user.active:
-        return None
-    return user
+    return db.session.execute(
+        _active_user_query(), {"user_id": int(user_id), "version": int(version)}
+    ).scalar_one_or_none()
