@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, send_from_directory
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
 
 from core.config import ConfigError
+from core.web.access import public
 
 DEFAULT_THEME = "default"
 # Template folders (first path segment, or second one inside a plugin's folder) that only the
@@ -66,6 +67,7 @@ theme_static = Blueprint("theme", __name__, url_prefix="/theme")
 
 
 @theme_static.route("/<path:filename>")
+@public
 def static(filename: str):
     """A static file of the landlord theme, or of the default theme when it has none."""
     for folder in theme_folders(current_app.config["THEMES_DIR"], current_app.config["THEME"]):

@@ -1,12 +1,75 @@
-"""Who may open which area: one check, used by every view of the core and the plugins."""
+"""Who may open which page: one declaration per view, used by the core and every plugin.
+
+Every view declares its policy with one of these decorators; the declaration is both the check
+and the data of the authorization table test (``tests/test_authorization.py``), which walks the
+app's URL map and fails on any route without a declared policy:
+
+- ``@public``: anyone, logged in or not (login page, language switch, health check);
+- ``@login_only``: any logged-in account, whatever its role (logout);
+- ``@roles_required(Role.AGENT, ...)``, ``@tenant_required``, ``@staff_required``,
+  ``@admin_required``: logged-in accounts of these roles; others get 403, anonymous visitors go
+  to the login page.
+
+A role check says who may open a page; which objects the page shows is the query's business
+(a tenant's claims, a caretaker's buildings): objects of others are not found (404).
+"""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from flask import abort
 from flask_login import current_user, login_required
 
 from core.accounts import Role
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call a view: ``roles`` (None means every logged-in account), or anyone."""
+
+    public: bool = False
+    roles: frozenset[Role] | None = None
+
+    def allows(self, role: Role | None) -> bool:
+        if self.public:
+            return True
+        if role is None:
+            return False
+        return self.roles is None or role in self.roles
+
+
+def policy_of(view) -> Policy | None:
+    """The policy a view declared (looking through the decorators that wrap it)."""
+    while view is not None:
+        declared = getattr(view, "palier_policy", None)
+        if declared is not None:
+            return declared
+        view = getattr(view, "__wrapped__", None)
+    return None
+
+
+def endpoint_policy(app, endpoint: str) -> Policy | None:
+    """The policy of a route: its view's declaration; static files (Flask's own view for an
+    app's or a blueprint's ``static`` folder) are public."""
+    view = app.view_functions[endpoint]
+    if endpoint == "static" or (endpoint.endswith(".static")
+                                and getattr(view, "__name__", "") == "send_static_file"):
+        return Policy(public=True)
+    return policy_of(view)
+
+
+def public(view):
+    """Anyone may open this view."""
+    view.palier_policy = Policy(public=True)
+    return view
+
+
+def login_only(view):
+    """Any logged-in account may open this view."""
+    wrapper = login_required(view)
+    wrapper.palier_policy = Policy(roles=None)
+    return wrapper
 
 
 def roles_required(*roles: Role):
@@ -21,6 +84,7 @@ def roles_required(*roles: Role):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.palier_policy = Policy(roles=allowed)
         return wrapper
 
     return decorator

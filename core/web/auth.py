@@ -5,10 +5,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from core.accounts import User, dummy_password_check
 from core.extensions import db
+from core.web.access import login_only, public
 from core.web.forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
@@ -51,7 +53,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@login_only
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from core.extensions import db
+from core.web.access import public
 from core.web.auth import home_url_for, safe_next
 from core.web.forms import LanguageForm
 
@@ -13,6 +14,7 @@ bp = Blueprint("public", __name__)
 
 
 @bp.route("/")
+@public
 def index():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
@@ -20,6 +22,7 @@ def index():
 
 
 @bp.route("/language", methods=["POST"])
+@public
 def set_language():
     form = LanguageForm()
     if form.validate_on_submit():
@@ -31,6 +34,7 @@ def set_language():
 
 
 @bp.route("/health")
+@public
 def health():
     """For load balancers and monitoring: the process answers and the database too."""
     db.session.execute(text("SELECT 1"))
@@ -38,6 +42,7 @@ def health():
 
 
 @bp.route("/accessibility")
+@public
 def accessibility():
     """The accessibility statement (déclaration d'accessibilité)."""
     return render_template("accessibility.html")

@@ -1,0 +1,102 @@
+"""The authorization table: every route × every role, from the app's own URL map.
+
+Each view declares its policy (``core.web.access``); this test reads the declarations, calls
+every route with every method as every role (and anonymously), and checks the outcome: allowed
+roles are never refused, other roles get 403, anonymous visitors are sent to the login page. A
+route without a declared policy fails the test, so a new page cannot ship unguarded.
+"""
+import pytest
+
+from core.accounts import Role, User
+from core.extensions import db
+from core.web.access import endpoint_policy
+
+ROLES = [None, *Role]
+
+
+def sample_url(rule) -> str:
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name].__class__.__name__
+        values[name] = 999999 if converter in ("IntegerConverter", "NumberConverter") else "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+@pytest.fixture
+def table_app(make_app):
+    # CSRF is checked before any view: switched off here so that the view's own policy answers.
+    return make_app(plugins=["noticeboard"], WTF_CSRF_ENABLED=False)
+
+
+@pytest.fixture
+def accounts(table_app, make_user):
+    return {role: make_user(role) for role in Role}
+
+
+def client_as(app, user):
+    client = app.test_client()
+    if user is not None:
+        with app.app_context():
+            identifier = db.session.get(User, user.id).get_id()
+        with client.session_transaction() as session:
+            session["_user_id"] = identifier
+            session["_fresh"] = True
+    return client
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_declares_its_policy(table_app):
+    missing = sorted({rule.endpoint for rule, _ in routes(table_app)
+                      if endpoint_policy(table_app, rule.endpoint) is None})
+    assert missing == [], f"routes without a declared policy: {missing}"
+
+
+def test_every_route_answers_every_role_as_declared(table_app, accounts):
+    failures = []
+    for rule, method in routes(table_app):
+        policy = endpoint_policy(table_app, rule.endpoint)
+        url = sample_url(rule)
+        for role in ROLES:
+            user = accounts[role] if role else None
+            response = client_as(table_app, user).open(url, method=method)
+            location = response.headers.get("Location", "")
+            sent_to_login = response.status_code == 302 and "/login?next=" in location
+            if policy.allows(role):
+                ok = response.status_code not in (401, 403) and not sent_to_login
+            elif role is None:
+                ok = sent_to_login
+            else:
+                ok = response.status_code == 403
+            if not ok:
+                failures.append(f"{method} {url} as {role.value if role else 'anonymous'}: "
+                                f"{response.status_code} {location}")
+    assert failures == []
+
+
+def test_the_table_covers_the_plugin_routes_too(table_app):
+    endpoints = {rule.endpoint for rule, _ in routes(table_app)}
+    assert {"noticeboard.portal_notices", "portal.home", "backoffice.plugins",
+            "auth.login"} <= endpoints
+
+
+def test_an_undeclared_route_is_caught(make_app):
+    from flask import Blueprint
+
+    from core import Plugin, hookimpl
+
+    class Careless(Plugin):
+        name = "careless"
+
+        @hookimpl
+        def register_blueprints(self, app):
+            bp = Blueprint("careless", __name__)
+            bp.add_url_rule("/careless", "page", lambda: "no policy")
+            return [bp]
+
+    app = make_app(plugins=["careless"], extra_plugins={"careless": Careless()})
+    assert endpoint_policy(app, "careless.page") is None
