@@ -30,6 +30,7 @@ setup(
         "alembic>=1.16,<2",
         "Flask-Login>=0.6.3,<0.7",
         "Flask-WTF>=1.2,<2",
+        "WTForms>=3.3,<4",
         "Flask-Babel>=4,<5",
         "Flask-Limiter>=3.8,<5",
         "Flask-Talisman>=1.1,<2",
@@ -39,6 +40,7 @@ setup(
         "argon2-cffi>=23.1,<26",
         "email-validator>=2.1,<3",
         "gunicorn>=23,<28",
+        "Flask-Mailman>=1.1,<2",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],

@@ -112,6 +112,40 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
 
 
+class TokenPurpose(str, enum.Enum):
+    """What a one-time token is for."""
+
+    ACTIVATION = "activation"  # a tenant's code sent by mail (activation du compte)
+    RESET = "reset"            # a password reset link
+    INVITATION = "invitation"  # a staff member's first password, set from a link
+
+
+class AccountToken(db.Model):
+    """A one-time code or link: stored as a keyed hash, single use, with an expiry.
+
+    Activation codes are short (people type them), so they also count failed attempts.
+    """
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(db.Enum(
+        TokenPurpose, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 

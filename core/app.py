@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, request, session, url_for
+from flask import Flask, has_request_context, request, session, url_for
 from flask_babel import Babel, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -16,6 +16,7 @@ from flask_talisman import Talisman
 from core import config as cfg
 from core.db import configure_sqlite, engine_options
 from core.extensions import csrf, db, login_manager, migrate
+from core.mail import init_mail
 from core.plugins import PluginRegistry, available_plugins, build_plugin_manager, flatten
 from core.realtime import init_realtime
 from core.themes import jinja_loader
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
     _init_database(app, registry)
     _init_security(app)
+    init_mail(app)
     _init_i18n(app, registry)
     _init_web(app, registry)
     app.extensions["socketio_namespaces"] = flatten(
@@ -69,10 +71,10 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
 
 def _init_cli(app: Flask, registry: PluginRegistry) -> None:
-    from core.commands import demo_command, plugins_command, serve_command
+    from core.commands import demo_command, plugins_command, serve_command, users_command
     from core.schema import db_cli
 
-    for command in (db_cli, plugins_command, demo_command, serve_command):
+    for command in (db_cli, plugins_command, demo_command, serve_command, users_command):
         app.cli.add_command(command)
     registry.hook.register_cli_commands(cli=app.cli)
 
@@ -187,6 +189,8 @@ def _select_locale() -> str:
     from flask_login import current_user
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # command line, workers: the landlord's language
+        return languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -208,14 +212,18 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
-    from core.web import auth, backoffice, errors, portal, public
+    from core.web import account, auth, backoffice, errors, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
-    # Logging in is throttled per address, before the CSRF check or any other work.
-    app.extensions["palier.limiter"].limit(
-        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(auth.bp)
-    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp):
+    # Logging in, activating an account and asking for a reset link are throttled per address
+    # and per account, before the CSRF check or any other work.
+    limiter = app.extensions["palier.limiter"]
+    for blueprint in (auth.bp, account.bp):
+        limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(blueprint)
+    limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
+                  key_func=_attempted_account)(auth.bp)
+    for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 
@@ -234,6 +242,13 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         for values in registry.hook.extra_template_context(user=current_user):
             extra.update(values or {})
         return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale, **extra}
+
+
+def _attempted_account() -> str:
+    """The account a login attempt is for (counted whoever sends it, from wherever)."""
+    from core.accounts import normalise_email
+
+    return "account:" + normalise_email(request.form.get("email", ""))
 
 
 class PageHelpers:

@@ -8,6 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from core.accounts import Role
+
 
 @click.command("plugins")
 @with_appcontext
@@ -64,3 +66,35 @@ def serve_command(host, port, threads):
     from core.serve_gunicorn import run_gunicorn
 
     run_gunicorn(host, port, threads or int(config["SERVE_THREADS"]))
+
+
+@click.group("users")
+def users_command():
+    """Staff accounts."""
+
+
+@users_command.command("create")
+@click.option("--email", required=True, help="E-mail address (the login).")
+@click.option("--role", required=True,
+              type=click.Choice([r.value for r in Role if r.is_staff]), help="Staff role.")
+@click.option("--name", default="", help="Full name shown in the back office.")
+@click.option("--password", default=None,
+              help="Initial password; without it an invitation link is mailed and printed.")
+@with_appcontext
+def create_user_command(email, role, name, password):
+    """Create a staff account (tenants activate theirs from their lease reference)."""
+    from core.extensions import db
+    from core.staff import AccountError, create_staff_account
+    from core.web.forms import MIN_PASSWORD_LENGTH
+
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"at least {MIN_PASSWORD_LENGTH} characters",
+                                 param_hint="--password")
+    try:
+        user, link = create_staff_account(email, name, Role(role), password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role.value} account {user.email}.")
+    if link:
+        click.echo(f"Invitation sent; the link to choose a password (valid 7 days): {link}")

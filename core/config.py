@@ -76,8 +76,11 @@ class Defaults:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     # Rate limits storage ("memory://" for one process, a redis:// URL for several).
     RATELIMIT_STORAGE_URI = "memory://"
-    # Login attempts evaluated per address.
+    # Login attempts evaluated per address (also for account activation and reset requests).
     LOGIN_RATE_LIMIT = "20 per minute"
+    # Login attempts evaluated per account, whatever the address: slows password guessing
+    # without ever locking the owner out for good.
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "100 per hour"
     # Session lifetime of a remembered login, in days (at most 30).
     REMEMBER_DAYS = 30
     # Server bind address and port for `palier serve`.

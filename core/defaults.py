@@ -32,8 +32,14 @@ class CorePlugin(Plugin):
         if area == "backoffice":
             items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0)]
             if user.role is Role.ADMIN:
-                items.append(NavItem(_("Plugins"), url_for("backoffice.plugins"),
-                                     "backoffice.plugins", order=950))
+                items += [
+                    NavItem(_("Accounts"), url_for("backoffice.users"), "backoffice.users",
+                            order=900),
+                    NavItem(_("Mailbox"), url_for("backoffice.mailbox"), "backoffice.mailbox",
+                            order=940),
+                    NavItem(_("Plugins"), url_for("backoffice.plugins"), "backoffice.plugins",
+                            order=950),
+                ]
             return items
         return []
 

@@ -36,7 +36,9 @@ def version_folders(app=None, enabled_only: bool = False) -> dict[str, Path]:
 
 @migrate.configure
 def _configure_alembic(config):
-    folders = version_folders()
+    # Writing a revision compares the models with a database at every head: only the enabled
+    # plugins' branches take part then.
+    folders = version_folders(enabled_only=bool(g.get("palier_migration_owner")))
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations",
                            os.pathsep.join(str(path) for path in folders.values()))

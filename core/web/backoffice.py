@@ -1,11 +1,19 @@
 """The back office (staff): home composed from plugin widgets, and the plugins admin page."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func, select
 
+from core.accounts import Role, User
+from core.extensions import db
+
+from core.mail import mailbox_messages
 from core.plugins import flatten, hook, registry
+from core.staff import AccountError, create_staff_account, set_active
 from core.web.access import admin_required, staff_required
+from core.web.forms import EmptyForm, StaffAccountForm
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -33,3 +41,58 @@ def plugins():
             for info in sorted(reg.plugins.values(), key=lambda i: (i.source != "core", i.name))]
     return render_template("backoffice/admin/plugins.html", rows=rows,
                            namespaces=current_app.extensions.get("palier.namespaces", []))
+
+
+@bp.route("/admin/mailbox")
+@admin_required
+def mailbox():
+    """Mail kept locally when no relay is configured (development, or a relay to set up)."""
+    return render_template("backoffice/admin/mailbox.html", messages=mailbox_messages(),
+                           relay=current_app.config.get("MAIL_SERVER"))
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    """Accounts: the staff list, and a form to create a staff account (invitation by mail)."""
+    form = StaffAccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user, _link = create_staff_account(form.email.data, form.display_name.data,
+                                               Role(form.role.data))
+        except AccountError as error:
+            form.email.errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Account created for %(name)s: an invitation to choose a password was sent "
+                    "to %(email)s.", name=user.display_name, email=user.email), "success")
+            return redirect(url_for("backoffice.users"))
+    elif form.errors:
+        status = 400
+    accounts = db.session.scalars(
+        select(User).where(User.role != Role.TENANT).order_by(User.display_name)).all()
+    tenants = db.session.scalar(select(func.count(User.id)).where(User.role == Role.TENANT))
+    return render_template("backoffice/admin/users.html", form=form, accounts=accounts,
+                           tenants=tenants, toggle=EmptyForm()), status
+
+
+@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@admin_required
+def toggle_user(user_id: int):
+    """Disable an account (its sessions end) or enable it again."""
+    form = EmptyForm()
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if form.validate_on_submit():
+        if user.id == current_user.id:
+            flash(_("You cannot disable your own account."), "error")
+        else:
+            set_active(user, not user.active)
+            db.session.commit()
+            flash((_("%(name)s can log in again.") if user.active else
+                   _("%(name)s is disabled and logged out everywhere.")) % {
+                       "name": user.display_name}, "success")
+    return redirect(url_for("backoffice.users"))

@@ -2,8 +2,10 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms import (
+    BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
 
 class LoginForm(FlaskForm):
@@ -28,3 +30,85 @@ class LanguageForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """An empty form: logging out is a POST with a CSRF token."""
+
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def strong_password(form, field):
+    """At least 12 characters, and not the e-mail address: a sentence of a few words works."""
+    password = field.data or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(_l("Choose a password of at least 12 characters (a short sentence "
+                                 "of a few words is easy to remember)."))
+    email = (getattr(form, "email", None) and form.email.data) or ""
+    if email and password.strip().lower() == email.strip().lower():
+        raise ValidationError(_l("Your password must not be your e-mail address."))
+
+
+class NewPasswordMixin:
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a password.")), Length(max=1024), strong_password])
+    confirm = PasswordField(_l("Type the new password again"), validators=[
+        DataRequired(_l("Type the new password again.")),
+        EqualTo("password", _l("The two passwords are different."))])
+
+
+class ActivationForm(FlaskForm):
+    """A tenant proves who they are with what their lease says."""
+
+    lease_reference = StringField(_l("Lease reference"), validators=[
+        DataRequired(_l("Enter the reference of your lease (on your rent notice).")),
+        Length(max=40)])
+    postcode = StringField(_l("Postcode of your home"), validators=[
+        DataRequired(_l("Enter the postcode of your home.")),
+        Regexp(r"^\s*\d{5}\s*$", message=_l("A postcode has five digits, for example 11000."))])
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_l("Enter your e-mail address.")),
+        Email(_l("Enter a valid e-mail address, for example nom@exemple.fr.")),
+        Length(max=254)])
+
+
+class ActivationCodeForm(NewPasswordMixin, FlaskForm):
+    code = StringField(_l("Code received by e-mail"), validators=[
+        DataRequired(_l("Enter the code you received by e-mail.")),
+        Regexp(r"^\s*\d{6}\s*$", message=_l("The code has six digits."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_l("Enter your e-mail address.")),
+        Email(_l("Enter a valid e-mail address, for example nom@exemple.fr.")),
+        Length(max=254)])
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    """Choose a new password from a reset or invitation link."""
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password.")), Length(max=1024)])
+
+
+class StaffAccountForm(FlaskForm):
+    """An administrator creates a staff account; its owner chooses the password."""
+
+    display_name = StringField(_l("Full name"), validators=[
+        DataRequired(_l("Enter the person's name.")), Length(max=200)])
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_l("Enter the e-mail address.")),
+        Email(_l("Enter a valid e-mail address, for example nom@exemple.fr.")),
+        Length(max=254)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        from core.accounts import Role
+
+        super().__init__(*args, **kwargs)
+        self.role.choices = [SelectChoice(role.value, role.label)
+                             for role in Role if role.is_staff]
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes something: a POST with its CSRF token."""

@@ -1,0 +1,104 @@
+"""Sending mail (Flask-Mailman): one helper for every plugin.
+
+With ``MAIL_SERVER`` set, mail goes to that SMTP relay (``PALIER_MAIL_SERVER``,
+``PALIER_MAIL_PORT``, ``PALIER_MAIL_USE_TLS``, ``PALIER_MAIL_USERNAME``, ``PALIER_MAIL_PASSWORD``,
+``PALIER_MAIL_DEFAULT_SENDER``). Without a relay nothing is lost: each message is written to
+``instance/mailbox/`` and shown to administrators on the mailbox page.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import make_msgid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_mailman import EmailMultiAlternatives, Mail
+from jinja2 import TemplateNotFound
+
+log = logging.getLogger("palier.mail")
+mail = Mail()
+_SEPARATOR = b"\n" + b"-" * 79 + b"\n"
+
+
+def mailbox_folder(app=None) -> Path:
+    app = app or current_app
+    return Path(app.instance_path) / "mailbox"
+
+
+def init_mail(app) -> None:
+    """Choose the relay or the local mailbox, then bind Flask-Mailman to the app."""
+    if app.config.get("MAIL_SERVER"):
+        app.config["MAIL_BACKEND"] = "smtp"
+    else:
+        app.config["MAIL_BACKEND"] = "file"
+        app.config["MAIL_FILE_PATH"] = str(mailbox_folder(app))
+        if app.config["ENVIRONMENT"] == "production":
+            log.warning("No MAIL_SERVER: mail is kept in %s (administrators' mailbox page), "
+                        "not delivered.", app.config["MAIL_FILE_PATH"])
+    host = urlsplit(app.config["PUBLIC_URL"]).hostname or "localhost"
+    app.config.setdefault("MAIL_DEFAULT_SENDER",
+                          f"{app.config['LANDLORD_NAME']} <ne-pas-repondre@{host}>")
+    app.config.setdefault("MAIL_TIMEOUT", 30)
+    mail.init_app(app)
+
+
+def send_mail(to: str | list[str], subject: str, template: str, **context) -> str:
+    """Send ``mail/<template>.txt`` (and ``.html`` when the theme has one) to ``to``.
+
+    Links in mail are built from ``PUBLIC_URL`` by the caller, never from the request. Returns
+    the Message-ID, the key by which a receiver can tell a re-sent message from a new one.
+    """
+    recipients = [to] if isinstance(to, str) else list(to)
+    context.setdefault("landlord", current_app.config["LANDLORD_NAME"])
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+    message_id = make_msgid(domain=host)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_template(f"mail/{template}.txt", **context),
+        to=recipients,
+        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+    )
+    try:
+        html = render_template(f"mail/{template}.html", **context)
+    except TemplateNotFound:
+        html = None
+    if html is not None:
+        message.attach_alternative(html, "text/html")
+    message.send()
+    return message_id
+
+
+@dataclass(frozen=True)
+class MailboxMessage:
+    """A message kept in the local mailbox (no relay configured)."""
+
+    received: datetime
+    sender: str
+    to: str
+    subject: str
+    text: str
+
+
+def mailbox_messages(limit: int = 100) -> list[MailboxMessage]:
+    """The latest messages of the local mailbox, newest first."""
+    folder = mailbox_folder()
+    messages = []
+    for path in sorted(folder.glob("*.log"), reverse=True):
+        for raw in path.read_bytes().split(_SEPARATOR):
+            if not raw.strip():
+                continue
+            parsed = email.message_from_bytes(raw, policy=email.policy.default)
+            body = parsed.get_body(preferencelist=("plain",))
+            messages.append(MailboxMessage(
+                received=datetime.fromtimestamp(path.stat().st_mtime),
+                sender=str(parsed["From"]), to=str(parsed["To"]),
+                subject=str(parsed["Subject"]),
+                text=body.get_content() if body is not None else ""))
+        if len(messages) >= limit:
+            break
+    return messages[:limit]

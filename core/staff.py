@@ -1,0 +1,48 @@
+"""Staff accounts (comptes agents): created by an administrator, never by self-service."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from core.account_tokens import issue_link_token, public_url
+from core.accounts import Role, TokenPurpose, User, normalise_email
+from core.extensions import db
+from core.mail import send_mail
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be carried out, said in the user's language."""
+
+
+def create_staff_account(email: str, display_name: str, role: Role,
+                         password: str | None = None) -> tuple[User, str | None]:
+    """Create a staff account; without a password, an invitation link goes to its address.
+
+    Returns the account and the invitation link (None when a password was given). The caller
+    commits.
+    """
+    email = normalise_email(email)
+    if role is Role.TENANT:
+        raise AccountError(_("Tenants create their own account from their lease reference."))
+    if User.by_email(email) is not None:
+        raise AccountError(_("This e-mail address is already used by another account."))
+    user = User(email=email, display_name=display_name.strip() or email, role=role)
+    if password:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    if password:
+        return user, None
+    _token, secret = issue_link_token(TokenPurpose.INVITATION, user)
+    link = public_url("account.reset_password", secret=secret)
+    send_mail(email, _("Your account on %(landlord)s's platform",
+                       landlord=current_app.config["LANDLORD_NAME"]),
+              "invitation", name=user.display_name, role=role.label, url=link)
+    return user, link
+
+
+def set_active(user: User, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions at their next request."""
+    user.active = active
+    if not active:
+        user.end_all_sessions()
