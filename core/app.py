@@ -17,6 +17,7 @@ from core import config as cfg
 from core.db import configure_sqlite, engine_options
 from core.extensions import csrf, db, login_manager, migrate
 from core.mail import init_mail
+from core.permissions import build_permissions
 from core.plugins import PluginRegistry, available_plugins, build_plugin_manager, flatten
 from core.realtime import init_realtime
 from core.themes import jinja_loader
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
     cfg.check_secret_key(app.config)
 
     _init_database(app, registry)
+    app.extensions["palier.permissions"] = build_permissions(registry, app.config["PERMISSIONS"])
     _init_security(app)
     init_mail(app)
     _init_i18n(app, registry)

@@ -56,6 +56,9 @@ class Defaults:
     DATABASE_POOL_SIZE = 10
     # Built-in or installed plugins to enable, by name. Installed is not enabled.
     PLUGINS: list[str] = []
+    # Who holds which permission, when the landlord's practice differs from the plugins'
+    # defaults: {"claims.qualify": ["agent", "manager"]}. `palier plugins` lists them.
+    PERMISSIONS: dict[str, list[str]] = {}
     # Landlord theme (a folder under THEMES_DIR); "default" is the base look.
     THEME = "default"
     # Folder holding the themes.

@@ -7,12 +7,14 @@ from datetime import date, datetime
 from flask import url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core.accounts import Role, User
 from core.contributions import Card, NavItem, TimelineEntry, Widget
 from core.estate import Dwelling, Residence, home_summary
 from core.extensions import db
+from core.permissions import Permission
 from core.plugins import Plugin, hookimpl
 
 
@@ -20,6 +22,15 @@ class CorePlugin(Plugin):
     """The platform itself: account, dwelling and history for tenants; estate for staff."""
 
     name = "core"
+
+    @hookimpl(trylast=True)
+    def register_permissions(self):
+        return [
+            Permission("core.manage_accounts", _l("Create, disable and enable staff accounts"),
+                       {Role.ADMIN}),
+            Permission("core.read_mailbox", _l("Read the mail kept when no relay is set up"),
+                       {Role.ADMIN}),
+        ]
 
     @hookimpl(trylast=True)
     def navigation_items(self, user, area):

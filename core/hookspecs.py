@@ -50,6 +50,18 @@ def register_translations():
 
 
 @hookspec
+def register_permissions():
+    """Declare what the plugin lets roles do.
+
+    Called once while the app is built. Return a list of :class:`core.permissions.Permission`
+    (``Permission("claims.qualify", "Qualify a claim", {Role.AGENT, Role.MANAGER})``); names
+    start with the plugin's name and a dot. The roles are defaults: a landlord changes them
+    with the ``PERMISSIONS`` setting. Views check them with
+    :func:`core.web.access.permission_required`.
+    """
+
+
+@hookspec
 def register_blueprints(app):
     """Return the Flask blueprints of the plugin.
 

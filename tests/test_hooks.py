@@ -304,3 +304,41 @@ def test_hook_extra_js_urls(make_app):
 
     page = probe_app(make_app, Scripts()).test_client().get("/login").get_data(as_text=True)
     assert '<script src="/probe/public.js" defer></script>' in page
+
+
+def _approval_plugin():
+    from core.permissions import Permission
+    from core.web.access import permission_required
+
+    bp = Blueprint("probe", __name__)
+
+    @bp.route("/probe/approve")
+    @permission_required("probe.approve")
+    def approve():
+        return "approved"
+
+    class Approvals(Probe):
+        @hookimpl
+        def register_permissions(self):
+            return [Permission("probe.approve", "Approve a probe", {"agent"})]
+
+        @hookimpl
+        def register_blueprints(self, app):
+            return [bp]
+
+    return Approvals()
+
+
+def test_hook_register_permissions(make_app, make_user, login):
+    from core.config import ConfigError
+
+    for overrides, allowed, refused in [({}, "agent", "caretaker"),
+                                        ({"probe.approve": ["caretaker"]}, "caretaker", "agent")]:
+        app = probe_app(make_app, _approval_plugin(), PERMISSIONS=overrides)
+        yes, no = app.test_client(), app.test_client()
+        login(yes, make_user(allowed))
+        login(no, make_user(refused))
+        assert yes.get("/probe/approve").get_data(as_text=True) == "approved"
+        assert no.get("/probe/approve").status_code == 403
+    with pytest.raises(ConfigError, match="probe.unknown"):
+        probe_app(make_app, _approval_plugin(), PERMISSIONS={"probe.unknown": ["agent"]})

@@ -8,7 +8,9 @@ app's URL map and fails on any route without a declared policy:
 - ``@login_only``: any logged-in account, whatever its role (logout);
 - ``@roles_required(Role.AGENT, ...)``, ``@tenant_required``, ``@staff_required``,
   ``@admin_required``: logged-in accounts of these roles; others get 403, anonymous visitors go
-  to the login page.
+  to the login page;
+- ``@permission_required("claims.qualify")``: holders of a permission a plugin declared (its
+  roles may be changed by the landlord, see :mod:`core.permissions`).
 
 A role check says who may open a page; which objects the page shows is the query's business
 (a tenant's claims, a caretaker's buildings): objects of others are not found (404).
@@ -22,14 +24,17 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from core.accounts import Role
+from core.permissions import has_permission, permissions_of
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Who may call a view: ``roles`` (None means every logged-in account), or anyone."""
+    """Who may call a view: ``roles`` (None means every logged-in account), anyone, or the
+    holders of a ``permission`` (whose roles the app knows once built)."""
 
     public: bool = False
     roles: frozenset[Role] | None = None
+    permission: str | None = None
 
     def allows(self, role: Role | None) -> bool:
         if self.public:
@@ -56,7 +61,10 @@ def endpoint_policy(app, endpoint: str) -> Policy | None:
     if endpoint == "static" or (endpoint.endswith(".static")
                                 and getattr(view, "__name__", "") == "send_static_file"):
         return Policy(public=True)
-    return policy_of(view)
+    policy = policy_of(view)
+    if policy is not None and policy.permission:
+        return Policy(roles=permissions_of(app)[policy.permission].roles)
+    return policy
 
 
 def public(view):
@@ -85,6 +93,23 @@ def roles_required(*roles: Role):
             return view(*args, **kwargs)
 
         wrapper.palier_policy = Policy(roles=allowed)
+        return wrapper
+
+    return decorator
+
+
+def permission_required(name: str):
+    """Allow a view only to holders of the permission ``name`` (403 otherwise)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not has_permission(current_user, name):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.palier_policy = Policy(permission=name)
         return wrapper
 
     return decorator

@@ -10,9 +10,10 @@ from core.accounts import Role, User
 from core.extensions import db
 
 from core.mail import mailbox_messages
+from core.permissions import permissions_of
 from core.plugins import flatten, hook, registry
 from core.staff import AccountError, create_staff_account, set_active
-from core.web.access import admin_required, staff_required
+from core.web.access import admin_required, permission_required, staff_required
 from core.web.forms import EmptyForm, StaffAccountForm
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
@@ -40,11 +41,12 @@ def plugins():
     rows = [(info, plugin_routes(current_app, info))
             for info in sorted(reg.plugins.values(), key=lambda i: (i.source != "core", i.name))]
     return render_template("backoffice/admin/plugins.html", rows=rows,
-                           namespaces=current_app.extensions.get("palier.namespaces", []))
+                           namespaces=current_app.extensions.get("palier.namespaces", []),
+                           permissions=sorted(permissions_of().values(), key=lambda p: p.name))
 
 
 @bp.route("/admin/mailbox")
-@admin_required
+@permission_required("core.read_mailbox")
 def mailbox():
     """Mail kept locally when no relay is configured (development, or a relay to set up)."""
     return render_template("backoffice/admin/mailbox.html", messages=mailbox_messages(),
@@ -52,7 +54,7 @@ def mailbox():
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_accounts")
 def users():
     """Accounts: the staff list, and a form to create a staff account (invitation by mail)."""
     form = StaffAccountForm()
@@ -79,7 +81,7 @@ def users():
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
-@admin_required
+@permission_required("core.manage_accounts")
 def toggle_user(user_id: int):
     """Disable an account (its sessions end) or enable it again."""
     form = EmptyForm()
