@@ -4,11 +4,16 @@ Each view declares its policy (``core.web.access``); this test reads the declara
 every route with every method as every role (and anonymously), and checks the outcome: allowed
 roles are never refused, other roles get 403, anonymous visitors are sent to the login page. A
 route without a declared policy fails the test, so a new page cannot ship unguarded.
+Socket.IO namespaces declare theirs too (``roles``, ``event_roles``): every event is tried as
+every role.
 """
 import pytest
 
+from flask_socketio import emit
+
 from core.accounts import Role, User
 from core.extensions import db
+from core.realtime import AuthenticatedNamespace, socketio_of
 from core.web.access import endpoint_policy
 
 ROLES = [None, *Role]
@@ -100,3 +105,84 @@ def test_an_undeclared_route_is_caught(make_app):
 
     app = make_app(plugins=["careless"], extra_plugins={"careless": Careless()})
     assert endpoint_policy(app, "careless.page") is None
+
+
+class CommitteeNamespace(AuthenticatedNamespace):
+    """Staff may follow; only committee members may vote."""
+
+    roles = frozenset(r for r in Role if r.is_staff)
+    event_roles = {"vote": frozenset({Role.COMMITTEE_MEMBER, Role.COMMITTEE_CHAIR})}
+
+    def on_follow(self, data):
+        emit("followed", data)
+
+    def on_vote(self, data):
+        self.votes.append(data)
+        emit("voted", data)
+
+    def __init__(self, namespace):
+        super().__init__(namespace)
+        self.votes = []
+
+
+@pytest.fixture
+def socket_app(make_app):
+    from core import Plugin, hookimpl
+
+    class Committee(Plugin):
+        name = "committeedemo"
+
+        @hookimpl
+        def register_socketio_namespaces(self):
+            return [CommitteeNamespace("/committeedemo")]
+
+    return make_app(plugins=["committeedemo"], extra_plugins={"committeedemo": Committee()})
+
+
+def namespace_events(namespace) -> list[str]:
+    return sorted(name[3:] for name in dir(namespace)
+                  if name.startswith("on_") and name not in ("on_connect", "on_disconnect"))
+
+
+def test_every_socket_event_answers_every_role_as_declared(socket_app, make_user):
+    socketio = socketio_of(socket_app)
+    namespaces = socket_app.extensions["socketio_namespaces"]
+    failures = []
+    for namespace in namespaces:
+        for role in ROLES:
+            user = make_user(role) if role else None
+            http = client_as(socket_app, user)
+            sio = socketio.test_client(socket_app, namespace=namespace.namespace,
+                                       flask_test_client=http)
+            connected = sio.is_connected(namespace.namespace)
+            if connected != namespace.allows(role):
+                failures.append(f"connect {namespace.namespace} as {role}: {connected}")
+            if not connected:
+                continue
+            for event in namespace_events(namespace):
+                sio.emit(event, {"n": 1}, namespace=namespace.namespace)
+                names = [m["name"] for m in sio.get_received(namespace.namespace)]
+                handled = bool(names) and "refused" not in names
+                if handled != namespace.allows(role, event):
+                    failures.append(f"{event} on {namespace.namespace} as {role}: {names}")
+            sio.disconnect(namespace=namespace.namespace)
+    assert failures == []
+    assert namespace_events(namespaces[0]) == ["follow", "vote"]
+
+
+def test_a_socket_loses_its_rights_when_its_session_ends(socket_app, make_user):
+    from core.accounts import User
+
+    member = make_user("committee_member")
+    http = client_as(socket_app, member)
+    votes = socket_app.extensions["socketio_namespaces"][0].votes
+    socketio = socketio_of(socket_app)
+    sio = socketio.test_client(socket_app, namespace="/committeedemo", flask_test_client=http)
+    sio.emit("vote", {"n": 0}, namespace="/committeedemo")
+    assert votes == [{"n": 0}]
+    with socket_app.app_context():  # logged out everywhere (password changed elsewhere)
+        db.session.get(User, member.id).end_all_sessions()
+        db.session.commit()
+    sio.emit("vote", {"n": 1}, namespace="/committeedemo")
+    assert not sio.is_connected("/committeedemo")
+    assert votes == [{"n": 0}]  # the second vote never reached the handler
