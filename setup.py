@@ -39,6 +39,8 @@ setup(
         "argon2-cffi>=23.1,<26",
         "email-validator>=2.1,<3",
         "gunicorn>=23,<28",
+        "Pillow>=11.1,<14",
+        "pillow-heif>=0.22,<2",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],

@@ -133,6 +133,7 @@ def _init_database(app: Flask, registry: PluginRegistry) -> None:
                           engine_options(uri, int(app.config["DATABASE_POOL_SIZE"])))
     # Core models register on import.
     import core.accounts  # noqa: F401
+    import core.attachments  # noqa: F401
     import core.estate  # noqa: F401
 
     for plugin_name, models in registry.call_each("register_models"):
@@ -208,14 +209,15 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
-    from core.web import auth, backoffice, errors, portal, public
+    from core.web import attachments, auth, backoffice, errors, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
     # Logging in is throttled per address, before the CSRF check or any other work.
     app.extensions["palier.limiter"].limit(
         lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(auth.bp)
-    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp):
+    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp,
+                      attachments.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 
