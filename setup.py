@@ -41,6 +41,8 @@ setup(
         "email-validator>=2.1,<3",
         "gunicorn>=23,<28",
         "Flask-Mailman>=1.1,<2",
+        "Pillow>=11.1,<14",
+        "pillow-heif>=0.22,<2",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],

@@ -137,6 +137,7 @@ def _init_database(app: Flask, registry: PluginRegistry) -> None:
                           engine_options(uri, int(app.config["DATABASE_POOL_SIZE"])))
     # Core models register on import.
     import core.accounts  # noqa: F401
+    import core.attachments  # noqa: F401
     import core.estate  # noqa: F401
 
     for plugin_name, models in registry.call_each("register_models"):
@@ -214,7 +215,7 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
-    from core.web import account, auth, backoffice, errors, portal, public
+    from core.web import account, attachments, auth, backoffice, errors, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
@@ -225,7 +226,8 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(blueprint)
     limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
                   key_func=_attempted_account)(auth.bp)
-    for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp):
+    for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp,
+                      attachments.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

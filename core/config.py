@@ -77,6 +77,14 @@ class Defaults:
     REDIS_URL = ""
     # Largest request body accepted, in bytes (uploads included): 413 beyond it.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # Attachments: folder of the stored files (empty: "attachments" in the instance folder;
+    # several servers need a shared one), largest photo accepted in bytes, most pixels a photo
+    # may declare before it is decoded, and longest side of a stored photo (larger ones are
+    # scaled down).
+    ATTACHMENTS_DIR = ""
+    ATTACHMENTS_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENTS_MAX_PIXELS = 40_000_000
+    ATTACHMENTS_MAX_DIMENSION = 2560
     # Rate limits storage ("memory://" for one process, a redis:// URL for several).
     RATELIMIT_STORAGE_URI = "memory://"
     # Login attempts evaluated per address (also for account activation and reset requests).

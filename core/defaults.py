@@ -8,9 +8,10 @@ from flask import url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from core.accounts import Role, User
+from core.attachments import Attachment
 from core.contributions import Card, NavItem, TimelineEntry, Widget
 from core.estate import Dwelling, Residence, home_summary
 from core.extensions import db
@@ -86,6 +87,16 @@ class CorePlugin(Plugin):
             widgets.append(Widget(_("Plugins"), _("Enabled plugins and their routes."),
                                   url=url_for("backoffice.plugins"), order=950))
         return widgets
+
+    @hookimpl(trylast=True)
+    def attachments_visible_to(self, user):
+        # Tenants see the files about their own person; staff other than administrators see
+        # what the plugin owning each file allows.
+        if user.role is Role.ADMIN:
+            return true()
+        if user.role is Role.TENANT and user.person_id is not None:
+            return Attachment.person_id == user.person_id
+        return None
 
     @hookimpl(trylast=True)
     def timeline_entries(self, person, since):

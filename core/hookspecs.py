@@ -147,3 +147,17 @@ def extra_js_urls(area):
     """Return script URLs to add to the pages of ``area`` (``"portal"``, ``"backoffice"``,
     ``"public"``). Scripts must be files: inline scripts are refused by the content security
     policy."""
+
+
+@hookspec
+def attachments_visible_to(user):
+    """Say which attachments (pièces jointes) ``user`` may see, as a query filter.
+
+    Called each time an attachment is served or listed, with the logged-in
+    :class:`core.accounts.User`. Return an SQLAlchemy criterion on
+    :class:`core.attachments.Attachment` (``Attachment.owner_type == "claim"`` combined with the
+    claims this user may handle), or nothing when the plugin has no opinion. The user sees the
+    union of every plugin's criteria, so a plugin speaks only of its own ``owner_type``. The core
+    lets tenants see the attachments about their own person and administrators see all;
+    attachments nobody allows are not found (404).
+    """

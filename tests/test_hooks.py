@@ -5,6 +5,7 @@ named ``test_hook_<name>``.
 """
 from __future__ import annotations
 
+import io
 import logging
 import textwrap
 from datetime import datetime, timedelta, timezone
@@ -15,10 +16,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from flask import Blueprint
 from flask_socketio import emit
+from PIL import Image
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core import Plugin, hookimpl
+from core.accounts import User
+from core.attachments import Attachment, store_image, visible_attachments
 from core.config import ConfigError, Setting
 from core.contributions import Card, NavItem, TimelineEntry, Widget
 from core.extensions import db
@@ -342,3 +346,32 @@ def test_hook_register_permissions(make_app, make_user, login):
         assert no.get("/probe/approve").status_code == 403
     with pytest.raises(ConfigError, match="probe.unknown"):
         probe_app(make_app, _approval_plugin(), PERMISSIONS={"probe.unknown": ["agent"]})
+
+
+def test_hook_attachments_visible_to(make_app, make_user, login):
+    class Files(Probe):
+        @hookimpl
+        def attachments_visible_to(self, user):
+            if user.role.value == "agent":
+                return Attachment.owner_type == "probe"
+
+    app = probe_app(make_app, Files())
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 128, 0)).save(photo, "PNG")
+    with app.test_request_context("/"):
+        names = {owner: store_image(photo.getvalue(), owner_type=owner, owner_id=1,
+                                    person_id=None, uploaded_by=None).storage_name
+                 for owner in ("probe", "other")}
+        db.session.commit()
+    agent, caretaker = make_user("agent"), make_user("caretaker")
+    with app.test_request_context("/"):
+        listed = db.session.scalars(visible_attachments(db.session.get(User, agent.id))).all()
+        assert [a.owner_type for a in listed] == ["probe"]  # a filter: lists work too
+    clients = {}
+    for role, user in (("agent", agent), ("caretaker", caretaker)):
+        clients[role] = app.test_client()
+        login(clients[role], user)
+    assert clients["agent"].get(f"/attachments/{names['probe']}",
+                                buffered=True).status_code == 200
+    assert clients["agent"].get(f"/attachments/{names['other']}").status_code == 404
+    assert clients["caretaker"].get(f"/attachments/{names['probe']}").status_code == 404

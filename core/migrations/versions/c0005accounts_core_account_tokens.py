@@ -1,7 +1,7 @@
 """core: one-time account tokens
 
 Revision ID: c0005accounts
-Revises: fb4d845a1149
+Revises: c0003attachments
 Create Date: 2026-11-22 09:02:58.660328
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c0005accounts'
-down_revision = 'fb4d845a1149'
+down_revision = 'c0003attachments'
 branch_labels = None
 depends_on = None
 
