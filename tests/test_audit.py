@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask_login import login_user
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from core import audit
 from core.accounts import User, utcnow
@@ -410,7 +410,8 @@ def test_the_view_retention_must_be_six_to_twelve_months(make_app, days):
 
 # The administrators' page --------------------------------------------------------------------
 
-def test_admins_search_the_audit_log(client, app, make_user, login):
+def test_admins_search_the_audit_log(client, app, make_user, make_tenant, login):
+    tenant = make_tenant()
     admin = make_user("admin", email="admin@example.org")
     post_login(app.test_client(), "ghost@example.org", "wrong-password-1")
     login(client, admin)
@@ -424,6 +425,9 @@ def test_admins_search_the_audit_log(client, app, make_user, login):
     assert "ghost@example.org" in failed and "admin@example.org" not in failed
     by_actor = client.get("/backoffice/admin/audit?actor=ADMIN@example").get_data(as_text=True)
     assert "Connexion" in by_actor and "ghost@example.org" not in by_actor
+    client.get(f"/backoffice/people/{tenant.person_id}")
+    about = client.get(f"/backoffice/admin/audit?person={tenant.person_id}&action=view_tenant_file")
+    assert about.get_data(as_text=True).count("Dossier locataire consulté</td>") == 1
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     future = client.get(f"/backoffice/admin/audit?start={tomorrow}").get_data(as_text=True)
     assert "Aucun événement ne correspond" in future
@@ -447,10 +451,13 @@ def test_the_audit_log_pages_newest_first(client, app, make_user, login):
 def test_bad_audit_searches_are_explained_and_write_nothing(client, app, make_user, login):
     login(client, make_user("admin"))
     before = len(all_events(app))
-    response = client.get("/backoffice/admin/audit?start=2026-05-10&end=2026-05-01&person=x")
+    response = client.get("/backoffice/admin/audit?start=2026-05-10&end=2026-05-01&person=x"
+                          "&page=0")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "La date de fin ne doit pas précéder la date de début." in html
+    assert '<a href="#person">Saisissez un numéro de personne, par exemple 42.</a>' in html
+    assert "<li>Cette page n’existe pas.</li>" in html
     assert 'aria-invalid="true"' in html
     assert len(all_events(app)) == before
 

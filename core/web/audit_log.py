@@ -39,7 +39,7 @@ def search_events(form: AuditSearchForm, page: int, page_size: int = PAGE_SIZE):
     if form.object_id.data:
         query = query.where(AuditEvent.object_id == form.object_id.data.strip())
     if form.person.data:
-        query = query.where(AuditEvent.person_id == form.person.data)
+        query = query.where(AuditEvent.person_id == int(form.person.data))
     if form.start.data:
         query = query.where(AuditEvent.occurred_at >= _utc(form.start.data))
     if form.end.data:

@@ -2,9 +2,24 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField,
-                     PasswordField, StringField)
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 
 class LoginForm(FlaskForm):
@@ -49,8 +64,9 @@ class AuditSearchForm(SearchForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=40)])
     object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=60)])
     object_id = StringField(_l("Object number"), validators=[Optional(), Length(max=64)])
-    person = IntegerField(_l("Person number"), validators=[
-        Optional(), NumberRange(min=1, message=_l("Enter a person number, for example 42."))])
+    person = StringField(_l("Person number"), validators=[
+        Optional(), Regexp(r"^\s*[1-9][0-9]{0,9}\s*$",
+                           message=_l("Enter a person number, for example 42."))])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     page = IntegerField(_l("Page"), default=1, validators=[
