@@ -73,10 +73,17 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
 
 def _init_cli(app: Flask, registry: PluginRegistry) -> None:
-    from core.commands import demo_command, plugins_command, serve_command, users_command
+    from core.commands import (
+        audit_cli,
+        demo_command,
+        plugins_command,
+        serve_command,
+        users_command,
+    )
     from core.schema import db_cli
 
-    for command in (db_cli, plugins_command, demo_command, serve_command, users_command):
+    for command in (db_cli, plugins_command, demo_command, serve_command, users_command,
+                    audit_cli):
         app.cli.add_command(command)
     registry.hook.register_cli_commands(cli=app.cli)
 
@@ -138,6 +145,7 @@ def _init_database(app: Flask, registry: PluginRegistry) -> None:
     # Core models register on import.
     import core.accounts  # noqa: F401
     import core.attachments  # noqa: F401
+    import core.audit  # noqa: F401 - also records every flush's changes
     import core.estate  # noqa: F401
 
     for plugin_name, models in registry.call_each("register_models"):
@@ -215,7 +223,17 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
-    from core.web import account, attachments, auth, backoffice, errors, portal, public
+    from core.web import (
+        account,
+        attachments,
+        audit_log,
+        auth,
+        backoffice,
+        errors,
+        portal,
+        public,
+        tenant_files,
+    )
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
@@ -227,7 +245,7 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
                   key_func=_attempted_account)(auth.bp)
     for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp,
-                      attachments.bp):
+                      attachments.bp, tenant_files.bp, audit_log.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

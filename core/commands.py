@@ -98,3 +98,65 @@ def create_user_command(email, role, name, password):
     click.echo(f"Created {user.role.value} account {user.email}.")
     if link:
         click.echo(f"Invitation sent; the link to choose a password (valid 7 days): {link}")
+
+
+@click.group("audit")
+def audit_cli():
+    """Audit log: verify its chain, blank expired records of viewed tenant files."""
+
+
+def _anchor(_ctx, _param, value):
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter("expected SEQ:HASH, as `palier audit verify` prints the head.")
+    return int(seq), digest.lower()
+
+
+@audit_cli.command("verify")
+@click.option("--anchor", callback=_anchor, metavar="SEQ:HASH",
+              help="An event noted earlier (the head printed by a previous run): checks that "
+                   "it is still in the chain, which detects a rewritten or truncated end.")
+@with_appcontext
+def audit_verify_command(anchor):
+    """Walk the audit log's hash chain; exit with status 1 at the first broken event."""
+    from core.audit import verify_chain
+
+    result = verify_chain(anchor=anchor)
+    if not result.ok:
+        click.echo(f"Audit log BROKEN at event {result.broken_seq}: {result.problem}. "
+                   f"{result.count} events before it are intact.", err=True)
+        sys.exit(1)
+    if result.head_seq is None:
+        click.echo("Audit log verified: no event yet.")
+    else:
+        click.echo(f"Audit log verified: {result.count} events intact. "
+                   f"Head: {result.head_seq}:{result.head_hash}")
+
+
+@audit_cli.command("purge")
+@click.option("--before", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Blank the view records older than this date (YYYY-MM-DD); by default the "
+                   "date AUDIT_VIEW_RETENTION_DAYS ago. A later date is refused.")
+@with_appcontext
+def audit_purge_command(day):
+    """Blank the records of viewed tenant files older than the retention period.
+
+    Their content (who viewed whose file, from where) is erased; their place in the chain
+    stays, so `palier audit verify` still checks the whole log. Other events are kept.
+    """
+    from core.accounts import utcnow
+    from core.audit import purge_views, retention_cutoff
+
+    # Days in UTC, as the log's times: a record blanked is always older than the retention.
+    cutoff = retention_cutoff(current_app.config, utcnow().date())
+    before = day.date() if day else cutoff
+    if before > cutoff:
+        raise click.UsageError(
+            f"--before {before.isoformat()} would blank view records younger than "
+            f"AUDIT_VIEW_RETENTION_DAYS={current_app.config['AUDIT_VIEW_RETENTION_DAYS']} "
+            f"days: choose {cutoff.isoformat()} or earlier.")
+    blanked = purge_views(before)
+    noun = "record" if blanked == 1 else "records"
+    click.echo(f"Blanked {blanked} view {noun} older than {before.isoformat()}.")

@@ -24,6 +24,8 @@ from pathlib import Path
 
 ENV_PREFIX = "PALIER_"
 ENVIRONMENTS = ("production", "development", "testing")
+# Records of who viewed a tenant's file are kept from six to twelve months (in days).
+AUDIT_VIEW_RETENTION_RANGE = (183, 366)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,9 @@ class Defaults:
     SERVE_THREADS = 32
     # Open sockets accepted by one eventlet process (eventlet's own default is 1,024).
     SERVE_EVENTLET_MAX_CONNECTIONS = 10000
+    # Days the audit log keeps who viewed which tenant's file, before `palier audit purge`
+    # blanks the record: between 183 (six months) and 366 (twelve months).
+    AUDIT_VIEW_RETENTION_DAYS = 365
 
 
 # Keys set by Flask, its extensions or the platform itself rather than by an operator; they are
@@ -150,6 +155,15 @@ def normalise(config) -> None:
         )
     if int(config["REMEMBER_DAYS"]) > 30:
         raise ConfigError("PALIER_REMEMBER_DAYS may not exceed 30 days.")
+    retention = config["AUDIT_VIEW_RETENTION_DAYS"]
+    low, high = AUDIT_VIEW_RETENTION_RANGE
+    if isinstance(retention, bool) or not isinstance(retention, int) or not (
+            low <= retention <= high):
+        raise ConfigError(
+            f"PALIER_AUDIT_VIEW_RETENTION_DAYS={retention!r}: records of who viewed a tenant's "
+            f"file are kept from six to twelve months, so choose a number of days from {low} "
+            f"to {high}."
+        )
 
 
 def database_uri(config, instance_path: str) -> str:

@@ -42,7 +42,9 @@ class CorePlugin(Plugin):
                         order=900),
             ]
         if area == "backoffice":
-            items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0)]
+            items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0),
+                     NavItem(_("Tenant files"), url_for("tenant_files.search"),
+                             "tenant_files.search", order=100)]
             if user.role is Role.ADMIN:
                 items += [
                     NavItem(_("Accounts"), url_for("backoffice.users"), "backoffice.users",
@@ -51,6 +53,8 @@ class CorePlugin(Plugin):
                             order=940),
                     NavItem(_("Plugins"), url_for("backoffice.plugins"), "backoffice.plugins",
                             order=950),
+                    NavItem(_("Audit log"), url_for("audit_log.search"), "audit_log.search",
+                            order=960),
                 ]
             return items
         return []

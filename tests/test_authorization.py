@@ -8,7 +8,6 @@ Socket.IO namespaces declare theirs too (``roles``, ``event_roles``): every even
 every role.
 """
 import pytest
-
 from flask_socketio import emit
 
 from core.accounts import Role, User

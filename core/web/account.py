@@ -7,7 +7,11 @@ from flask_login import current_user, login_user
 from sqlalchemy import func, select
 
 from core.account_tokens import (
-    check_activation_code, find_link_token, issue_activation_code, issue_link_token, public_url,
+    check_activation_code,
+    find_link_token,
+    issue_activation_code,
+    issue_link_token,
+    public_url,
 )
 from core.accounts import AccountToken, Role, TokenPurpose, User, normalise_email, utcnow
 from core.estate import Building, Dwelling, Entrance, Lease, Person, Residence
@@ -16,7 +20,10 @@ from core.mail import send_mail
 from core.web.access import login_only, public
 from core.web.auth import home_url_for
 from core.web.forms import (
-    ActivationCodeForm, ActivationForm, ChangePasswordForm, ForgotPasswordForm,
+    ActivationCodeForm,
+    ActivationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
     ResetPasswordForm,
 )
 

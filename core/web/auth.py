@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core.accounts import User, dummy_password_check
+from core import audit
+from core.accounts import User, dummy_password_check, normalise_email
 from core.extensions import db
 from core.web.access import login_only, public
 from core.web.forms import LoginForm, LogoutForm
@@ -46,8 +47,13 @@ def login():
         dummy_password_check()
     if user is not None and user.active and user.check_password(form.password.data):
         login_user(user, remember=form.remember.data)
-        db.session.commit()  # a rehashed password is kept
+        audit.record("login", obj=user)
+        db.session.commit()  # with a rehashed password, if any
         return redirect(safe_next(form.next.data) or home_url_for(user))
+    # The address tried is kept, never the password.
+    audit.record("login_failed", obj=user,
+                 detail={"email": normalise_email(form.email.data)})
+    db.session.commit()
     flash(_("Wrong e-mail address or password."), "error")
     return render_template("auth/login.html", form=form), 401
 
@@ -59,6 +65,7 @@ def logout():
     if form.validate_on_submit():
         # Ends this session and every other one of the account (remember-me cookies too).
         current_user.end_all_sessions()
+        audit.record("logout", obj=current_user._get_current_object())
         db.session.commit()
         logout_user()
         flash(_("You are logged out."), "info")

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from core.accounts import Role, User
 from core.extensions import db
-
 from core.mail import mailbox_messages
 from core.permissions import permissions_of
 from core.plugins import flatten, hook, registry

@@ -1,7 +1,7 @@
 """core: attachments
 
 Revision ID: c0003attachments
-Revises: fb4d845a1149
+Revises: c0002audit
 Create Date: 2026-11-22 09:06:05.325980
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c0003attachments'
-down_revision = 'fb4d845a1149'
+down_revision = 'c0002audit'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,72 @@
+"""Tenants' files (dossiers locataires) for staff: find a person, open their file.
+
+Opening a file is recorded in the audit log (who viewed whose file, when, from where): staff
+see personal data there, and a tenant may ask who did.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import and_, false, func, or_, select
+
+from core import audit
+from core.accounts import User
+from core.db import writes
+from core.estate import Lease, Person, current_lease
+from core.extensions import db
+from core.web.access import staff_required
+from core.web.forms import PeopleSearchForm
+
+bp = Blueprint("tenant_files", __name__, url_prefix="/backoffice/people")
+
+# A search shows at most this many people: past that, staff narrow it down.
+SEARCH_LIMIT = 50
+
+
+def people_matching(text: str, limit: int = SEARCH_LIMIT) -> list[Person]:
+    """People whose name holds every word of ``text``, or whose lease or own reference is
+    ``text`` (any case)."""
+    words = text.split()
+    reference = text.strip().lower()
+    by_name = and_(*(or_(Person.first_name.icontains(word, autoescape=True),
+                         Person.last_name.icontains(word, autoescape=True))
+                     for word in words)) if words else false()
+    by_lease = Person.household_id.in_(
+        select(Lease.household_id).where(func.lower(Lease.reference) == reference))
+    query = (select(Person)
+             .where(or_(by_name, by_lease, func.lower(Person.reference) == reference))
+             .order_by(Person.last_name, Person.first_name, Person.id)
+             .limit(limit))
+    return list(db.session.scalars(query))
+
+
+@bp.route("")
+@staff_required
+def search():
+    """Search people by name or lease reference."""
+    form = PeopleSearchForm(request.args)
+    if "q" not in request.args:
+        return render_template("backoffice/people/search.html", form=form, people=None)
+    if not form.validate():
+        return render_template("backoffice/people/search.html", form=form, people=None), 400
+    people = people_matching(form.q.data)
+    return render_template("backoffice/people/search.html", form=form, people=people,
+                           limit=SEARCH_LIMIT)
+
+
+@bp.route("/<int:person_id>")
+@staff_required
+@writes
+def tenant_file(person_id: int):
+    """A tenant's file: person, household, current lease and dwelling, account. Recorded."""
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    audit.record("view_tenant_file", obj=person)
+    page = render_template(
+        "backoffice/people/file.html", person=person,
+        lease=current_lease(person, date.today()),
+        accounts=list(db.session.scalars(select(User).where(User.person_id == person.id))))
+    db.session.commit()
+    return page
