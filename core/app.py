@@ -17,7 +17,7 @@ from core import config as cfg
 from core.db import configure_sqlite, engine_options
 from core.extensions import csrf, db, login_manager, migrate
 from core.mail import init_mail
-from core.permissions import build_permissions
+from core.permissions import build_permissions, has_permission
 from core.plugins import PluginRegistry, available_plugins, build_plugin_manager, flatten
 from core.realtime import init_realtime
 from core.themes import jinja_loader
@@ -263,7 +263,8 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         extra = {}
         for values in registry.hook.extra_template_context(user=current_user):
             extra.update(values or {})
-        return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale, **extra}
+        return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale,
+                "has_permission": has_permission, **extra}
 
 
 def _attempted_account() -> str:

@@ -35,7 +35,19 @@ from decimal import Decimal
 from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session as AppSession
-from sqlalchemy import JSON, BigInteger, Index, String, event, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    String,
+    cast,
+    event,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +65,7 @@ MASK = "[masked]"
 
 # Records of staff viewing a tenant's file: kept AUDIT_VIEW_RETENTION_DAYS, then blanked.
 VIEW_ACTIONS = frozenset({"view_tenant_file"})
+ERASURE_ACTION = "person_erased"
 # View records are kept at least six months: no configuration may go below, and the verifier
 # treats a record blanked younger than that as tampering.
 MIN_VIEW_RETENTION_DAYS = AUDIT_VIEW_RETENTION_RANGE[0]
@@ -67,6 +80,8 @@ ACTION_LABELS = {
     "delete": _l("Deleted"),
     "export": _l("Export"),
     "audit_purge": _l("Expired view records blanked"),
+    "export_personal_data": _l("Personal data downloaded"),
+    "person_erased": _l("Person erased"),
 }
 
 # Words of a column name whose value never enters the log (password_hash, reset_token,
@@ -370,6 +385,12 @@ def verify_chain(now: datetime | None = None, anchor: tuple[int, str] | None = N
     """
     now = now or utcnow()
     youngest_blankable = now - timedelta(days=MIN_VIEW_RETENTION_DAYS)
+    # Events blanked by an erasure are listed by a later ``person_erased`` event: the chain
+    # itself authorizes them (a forged list breaks the chain where it stands).
+    erased = frozenset(
+        seq for detail in db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == ERASURE_ACTION))
+        for seq in (detail or {}).get("blanked", []))
     result = Verification()
     prev_seq, prev_hash = 0, GENESIS_HASH
     anchored = None
@@ -388,7 +409,7 @@ def verify_chain(now: datetime | None = None, anchor: tuple[int, str] | None = N
             problem = (f"it does not follow event {prev_seq}: its previous hash differs "
                        "(event inserted, deleted or moved)")
         elif row["redacted"]:
-            problem = _blanking_problem(row, youngest_blankable)
+            problem = _blanking_problem(row, youngest_blankable, erased)
         elif content_hash(row) != row["body_hash"]:
             problem = "its content does not match its content hash (edited)"
         if problem is None and event_hash(row) != row["hash"]:
@@ -411,7 +432,12 @@ def verify_chain(now: datetime | None = None, anchor: tuple[int, str] | None = N
     return result
 
 
-def _blanking_problem(row, youngest_blankable: datetime) -> str | None:
+def _blanking_problem(row, youngest_blankable: datetime,
+                      erased: frozenset[int] = frozenset()) -> str | None:
+    if row["seq"] in erased:  # blanked because the person was erased (RGPD)
+        if any(row[name] is not None for name in BODY_FIELDS):
+            return "it is marked as blanked but still holds content"
+        return None
     if row["action"] not in VIEW_ACTIONS:
         return f"it was blanked, but a “{row['action']}” event is never blanked"
     if any(row[name] is not None for name in BODY_FIELDS):
@@ -427,6 +453,28 @@ def _blanking_problem(row, youngest_blankable: datetime) -> str | None:
 def retention_cutoff(config, today: date) -> date:
     """The first day whose view records must still be kept, under AUDIT_VIEW_RETENTION_DAYS."""
     return today - timedelta(days=int(config["AUDIT_VIEW_RETENTION_DAYS"]))
+
+
+def erase_person_events(person_id: int, user_ids: list[int], emails: set[str]) -> int:
+    """Blank the content of every event about a person, by their accounts, or naming their
+    e-mail address (failed logins, reset requests); record which, in a ``person_erased``
+    event that names no one. Returns how many were blanked."""
+    about = [AuditEvent.person_id == person_id]
+    if user_ids:
+        about += [AuditEvent.actor_id.in_(user_ids),
+                  (AuditEvent.object_type == "user_account")
+                  & AuditEvent.object_id.in_([str(i) for i in user_ids])]
+    about += [(AuditEvent.object_type == "person") & (AuditEvent.object_id == str(person_id))]
+    about += [cast(AuditEvent.detail, String).contains(email) for email in emails]
+    seqs = list(db.session.scalars(
+        select(AuditEvent.seq).where(or_(*about), AuditEvent.redacted.is_(False))))
+    if seqs:
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.seq.in_(seqs))
+            .values(redacted=True, **{name: None for name in BODY_FIELDS})
+            .execution_options(synchronize_session=False))
+    record(ERASURE_ACTION, detail={"blanked": sorted(seqs)})
+    return len(seqs)
 
 
 def purge_views(before: date) -> int:

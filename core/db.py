@@ -51,6 +51,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted content is overwritten, not left in free pages (erasure of a person).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -72,3 +74,15 @@ def writes(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def forget_old_pages(engine: Engine) -> None:
+    """SQLite: fold the write-ahead log into the database and empty it, so that row versions
+    an erasure replaced are not left in the log. Nothing to do on other databases."""
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()

@@ -19,7 +19,61 @@ from core.permissions import Permission
 from core.plugins import Plugin, hookimpl
 
 
-class CorePlugin(Plugin):
+class PersonalData:
+    """The core's part of a person's data: identity, household, leases, accounts, files and
+    the audit events about them (mixed into :class:`CorePlugin`)."""
+
+    @hookimpl(trylast=True)
+    def personal_data(self, person):
+        from core.audit import AuditEvent
+
+        household = person.household
+        accounts = db.session.scalars(select(User).where(User.person_id == person.id)).all()
+        files = db.session.scalars(
+            select(Attachment).where(Attachment.person_id == person.id)).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.person_id == person.id,
+                                     AuditEvent.redacted.is_(False))
+            .order_by(AuditEvent.seq)).all()
+        return {
+            "personne": {"reference": person.reference, "civilite": person.civility,
+                         "prenom": person.first_name, "nom": person.last_name,
+                         "email": person.email, "telephone": person.phone},
+            "menage": None if household is None else {
+                "reference": household.reference,
+                "membres": [f"{p.first_name} {p.last_name}" for p in household.members],
+                "baux": [{"reference": lease.reference, "logement": lease.dwelling.reference,
+                          "adresse": lease.dwelling.address_lines,
+                          "debut": lease.start_date, "fin": lease.end_date}
+                         for lease in household.leases],
+            },
+            "comptes": [{"email": a.email, "role": a.role.value, "actif": a.active,
+                         "langue": a.locale, "cree_le": a.created_at} for a in accounts],
+            "fichiers": [{"nom": f.original_name, "type": f.media_type, "taille": f.size,
+                          "ajoute_le": f.created_at, "objet": f"{f.owner_type} {f.owner_id}"}
+                         for f in files],
+            "journal": [{"date": e.occurred_at, "action": e.action, "par": e.actor_label,
+                         "objet": f"{e.object_type or ''} {e.object_id or ''}".strip()}
+                        for e in events],
+        }
+
+    @hookimpl(trylast=True)
+    def erase_personal_data(self, person):
+        from core.accounts import AccountToken
+        from core.attachments import delete_attachment
+
+        user_ids = list(db.session.scalars(select(User.id).where(User.person_id == person.id)))
+        for attachment in db.session.scalars(
+                select(Attachment).where(Attachment.person_id == person.id)).all():
+            delete_attachment(attachment)
+        for token in db.session.scalars(select(AccountToken).where(
+                (AccountToken.person_id == person.id) | AccountToken.user_id.in_(user_ids))):
+            db.session.delete(token)
+        for account in db.session.scalars(select(User).where(User.id.in_(user_ids))):
+            db.session.delete(account)
+
+
+class CorePlugin(PersonalData, Plugin):
     """The platform itself: account, dwelling and history for tenants; estate for staff."""
 
     name = "core"
@@ -30,6 +84,8 @@ class CorePlugin(Plugin):
             Permission("core.manage_accounts", _l("Create, disable and enable staff accounts"),
                        {Role.ADMIN}),
             Permission("core.read_mailbox", _l("Read the mail kept when no relay is set up"),
+                       {Role.ADMIN}),
+            Permission("core.erase_person", _l("Erase a person's data (right to erasure)"),
                        {Role.ADMIN}),
         ]
 
@@ -73,6 +129,9 @@ class CorePlugin(Plugin):
         cards.append(Card(_("My history"),
                           _("Every exchange with your landlord, whatever the channel."),
                           url_for("portal.timeline"), icon="history", order=900))
+        cards.append(Card(_("My personal data"),
+                          _("See what your landlord keeps about you, and download it."),
+                          url_for("portal.my_data"), icon="info", order=990))
         return cards
 
     @hookimpl(trylast=True)
@@ -120,4 +179,5 @@ class CorePlugin(Plugin):
 
 def _number(value) -> str:
     return format_decimal(value)
+
 

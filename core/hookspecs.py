@@ -161,3 +161,26 @@ def attachments_visible_to(user):
     lets tenants see the attachments about their own person and administrators see all;
     attachments nobody allows are not found (404).
     """
+
+
+@hookspec
+def personal_data(person):
+    """Return what the plugin keeps about ``person``, for the person's data download (RGPD).
+
+    Called when a tenant downloads their data, with a :class:`core.estate.Person`. Return a
+    dict of sections (``{"claims": [...]}``), JSON-able (dates allowed), each named after the
+    plugin; the download merges every plugin's sections into one ``donnees.json``. Files stored
+    through :mod:`core.attachments` with the person's id are added by the core.
+    """
+
+
+@hookspec
+def erase_personal_data(person):
+    """Delete, or pseudonymise when the law requires keeping it, what the plugin keeps about
+    ``person``.
+
+    Called when an administrator erases a person, before the core pseudonymises the person and
+    blanks the audit events about them, inside the same transaction (do not commit). Files the
+    plugin stored through :mod:`core.attachments` must be deleted with
+    :func:`core.attachments.delete_attachment`. Return nothing.
+    """

@@ -73,6 +73,38 @@ def send_mail(to: str | list[str], subject: str, template: str, **context) -> st
     return message_id
 
 
+def forget_mail_to(emails: set[str], names: list[str]) -> int:
+    """Remove from the local mailbox every message naming these addresses or names (erasure
+    of a person). Returns how many messages went."""
+    needles = [n.lower().encode() for n in [*emails, *names] if n]
+    removed = 0
+    folder = mailbox_folder()
+    if not needles or not folder.is_dir():
+        return 0
+    for path in folder.glob("*.log"):
+        kept = []
+        for raw in path.read_bytes().split(_SEPARATOR):
+            if raw.strip() and any(needle in _searchable(raw) for needle in needles):
+                removed += 1
+            elif raw.strip():
+                kept.append(raw)
+        if kept:
+            path.write_bytes(_SEPARATOR.join(kept) + _SEPARATOR)
+        else:
+            path.unlink()
+    return removed
+
+
+def _searchable(raw: bytes) -> bytes:
+    """A message's headers and decoded text, lower-cased (names are often encoded)."""
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = [str(value) for value in parsed.values()]
+    for part in parsed.walk():
+        if part.get_content_maintype() == "text":
+            parts.append(part.get_content())
+    return "\n".join(parts).lower().encode() + raw.lower()
+
+
 @dataclass(frozen=True)
 class MailboxMessage:
     """A message kept in the local mailbox (no relay configured)."""

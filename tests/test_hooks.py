@@ -375,3 +375,49 @@ def test_hook_attachments_visible_to(make_app, make_user, login):
                                 buffered=True).status_code == 200
     assert clients["agent"].get(f"/attachments/{names['other']}").status_code == 404
     assert clients["caretaker"].get(f"/attachments/{names['probe']}").status_code == 404
+
+
+class Notes(Probe):
+    """A plugin keeping notes about people, for the personal data hooks."""
+
+    def __init__(self):
+        self.notes = {}
+
+    @hookimpl
+    def personal_data(self, person):
+        return {"probe_notes": self.notes.get(person.id, [])}
+
+    @hookimpl
+    def erase_personal_data(self, person):
+        self.notes.pop(person.id, None)
+
+
+def test_hook_personal_data(make_app, make_tenant, login):
+    import io
+    import json
+    import zipfile
+
+    plugin = Notes()
+    app = probe_app(make_app, plugin)
+    tenant = make_tenant()
+    plugin.notes[tenant.person_id] = ["Prefers calls after 17:00"]
+    client = app.test_client()
+    login(client, tenant)
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/portal/my-data/download").data))
+    data = json.loads(archive.read("donnees.json"))
+    assert data["probe_notes"] == ["Prefers calls after 17:00"]
+    assert data["personne"]["nom"] == "Martin"  # the core's own section is still there
+
+
+def test_hook_erase_personal_data(make_app, make_tenant, make_user, login):
+    from core.testing.fixtures import csrf_token
+
+    plugin = Notes()
+    app = probe_app(make_app, plugin)
+    tenant = make_tenant()
+    plugin.notes[tenant.person_id] = ["Prefers calls after 17:00"]
+    admin = app.test_client()
+    login(admin, make_user("admin"))
+    url = f"/backoffice/people/{tenant.person_id}/erase"
+    admin.post(url, data={"csrf_token": csrf_token(admin, url), "confirm": "Camille Martin"})
+    assert plugin.notes == {}

@@ -160,3 +160,10 @@ class AuditSearchForm(SearchForm):
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_l("The end date must not come before the start date."))
+
+
+class EraseForm(FlaskForm):
+    """Erasing a person cannot be undone: the administrator types the person's name."""
+
+    confirm = StringField(_l("Type the person's name to confirm"), validators=[
+        DataRequired(_l("Type the person's name to confirm.")), Length(max=260)])

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
+from core.db import writes
 from core.estate import current_lease
+from core.extensions import db
+from core.personal_data import export_person
 from core.plugins import flatten, hook
 from core.web.access import tenant_required
 
@@ -48,3 +51,26 @@ def timeline():
         entries.sort(key=lambda entry: entry.when, reverse=True)
     return render_template("portal/timeline.html", entries=entries, period=period,
                            periods=TIMELINE_PERIODS)
+
+
+@bp.route("/my-data")
+@tenant_required
+def my_data():
+    """What the landlord keeps about the tenant, and the button to download it."""
+    return render_template("portal/my_data.html")
+
+
+@bp.route("/my-data/download")
+@tenant_required
+@writes
+def download_my_data():
+    """A zip of everything about the tenant: a JSON file and their files (RGPD, art. 15 and 20).
+    The download is recorded in the audit log."""
+    person = current_user.person
+    if person is None:
+        abort(404)
+    archive = export_person(person)
+    db.session.commit()
+    return Response(archive, mimetype="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="mes-donnees.zip"',
+        "Cache-Control": "no-store"})

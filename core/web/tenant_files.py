@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 
 from core import audit
@@ -15,8 +16,9 @@ from core.accounts import User
 from core.db import writes
 from core.estate import Lease, Person, current_lease
 from core.extensions import db
-from core.web.access import staff_required
-from core.web.forms import PeopleSearchForm
+from core.personal_data import ERASED_NAME, erase_person
+from core.web.access import permission_required, staff_required
+from core.web.forms import EraseForm, PeopleSearchForm
 
 bp = Blueprint("tenant_files", __name__, url_prefix="/backoffice/people")
 
@@ -70,3 +72,26 @@ def tenant_file(person_id: int):
         accounts=list(db.session.scalars(select(User).where(User.person_id == person.id))))
     db.session.commit()
     return page
+
+
+@bp.route("/<int:person_id>/erase", methods=["GET", "POST"])
+@permission_required("core.erase_person")
+def erase(person_id: int):
+    """Erase a person (droit à l'effacement): a confirmation, then everything that names them
+    goes, except what the law keeps (pseudonymised)."""
+    person = db.session.get(Person, person_id)
+    if person is None or person.last_name.startswith(ERASED_NAME):
+        abort(404)
+    form = EraseForm()
+    full_name = f"{person.first_name} {person.last_name}".strip()
+    if not form.validate_on_submit():
+        return render_template("backoffice/people/erase.html", person=person, form=form,
+                               full_name=full_name), 400 if form.errors else 200
+    if form.confirm.data.strip().casefold() != full_name.casefold():
+        form.confirm.errors.append(_("Type the person's name exactly as shown to confirm."))
+        return render_template("backoffice/people/erase.html", person=person, form=form,
+                               full_name=full_name), 400
+    blanked = erase_person(person)
+    flash(_("The person is erased: accounts, files and mail removed, %(count)s audit records "
+            "blanked, the lease kept under a pseudonym.", count=blanked), "success")
+    return redirect(url_for("tenant_files.search"))
