@@ -39,6 +39,9 @@ setup(
         "argon2-cffi>=23.1,<26",
         "email-validator>=2.1,<3",
         "gunicorn>=23,<28",
+        # PDFs. Each WeasyPrint major version may lay documents out differently, so the bound
+        # is one major version: same data, same PDF bytes (docs/pdf.md).
+        "weasyprint>=70,<71",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],
@@ -52,6 +55,7 @@ setup(
             "requests>=2.31,<3",
             "psycopg[binary]>=3.2,<3.4",
             "eventlet>=0.40,<0.42",
+            "pypdf>=6,<8",
         ],
     },
     entry_points={

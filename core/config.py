@@ -87,6 +87,10 @@ class Defaults:
     SERVE_THREADS = 32
     # Open sockets accepted by one eventlet process (eventlet's own default is 1,024).
     SERVE_EVENTLET_MAX_CONNECTIONS = 10000
+    # Longest a PDF may take to render, in seconds; its WeasyPrint process is killed beyond.
+    PDF_TIMEOUT_SECONDS = 20
+    # WeasyPrint processes one Palier process keeps warm (PDFs rendered at the same time).
+    PDF_WORKERS = 2
 
 
 # Keys set by Flask, its extensions or the platform itself rather than by an operator; they are
@@ -136,6 +140,10 @@ def normalise(config) -> None:
         )
     if int(config["REMEMBER_DAYS"]) > 30:
         raise ConfigError("PALIER_REMEMBER_DAYS may not exceed 30 days.")
+    if not float(config["PDF_TIMEOUT_SECONDS"]) > 0:
+        raise ConfigError("PALIER_PDF_TIMEOUT_SECONDS must be a positive number of seconds.")
+    if int(config["PDF_WORKERS"]) < 1:
+        raise ConfigError("PALIER_PDF_WORKERS must be at least 1.")
 
 
 def database_uri(config, instance_path: str) -> str:
