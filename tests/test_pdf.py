@@ -374,6 +374,18 @@ def test_a_render_past_the_time_limit_is_stopped_and_leaves_no_process(letters_a
     assert "Camille Martin" in text_of(letter(app))  # the next document gets a new worker
 
 
+def test_workers_get_none_of_palier_s_secrets(letters_app, monkeypatch):
+    monkeypatch.setenv("PALIER_SECRET_KEY", "a-secret-the-worker-must-not-hold")
+    monkeypatch.setenv("PALIER_DATABASE_URL", "postgresql://palier:password@db/palier")
+    app = letters_app()
+    pool.close()
+    letter(app)
+    (worker,) = pdf_workers()
+    environment = Path(f"/proc/{worker}/environ").read_bytes()
+    assert b"PALIER_" not in environment and b"a-secret" not in environment
+    assert b"PYTHONHASHSEED=0" in environment.split(b"\0")
+
+
 def test_concurrent_renders_share_a_bounded_pool(letters_app):
     app = letters_app(PDF_WORKERS=2)
     pool.close()

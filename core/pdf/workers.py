@@ -18,12 +18,21 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 # Seconds a new worker may take to import WeasyPrint and warm up, on a loaded machine. Not
 # part of a render's time limit: a cold start is the platform's cost, not the document's.
 START_TIMEOUT_SECONDS = 60
 # Seconds a worker asked to stop may take before it is killed.
 STOP_TIMEOUT_SECONDS = 5
+# Environment variables a worker inherits: what Python, fontconfig and locales need. Nothing
+# else, so that secrets given to Palier through the environment (PALIER_SECRET_KEY, database
+# URLs) never sit in a process that reads documents.
+INHERITED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR")
+INHERITED_PREFIXES = ("LC_", "XDG_", "FONTCONFIG_")
+# The folder holding the ``core`` package, so workers import the same code whatever the
+# current directory.
+CODE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
 class PdfError(RuntimeError):
@@ -44,6 +53,7 @@ class Worker:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "core.pdf.worker", str(job_read), str(result_write)],
                 pass_fds=(job_read, result_write), stdin=subprocess.DEVNULL,
+                env=_worker_environment(),
             )
         except OSError:
             for fd in (job_read, job_write, result_read, result_write):
@@ -96,6 +106,15 @@ class Worker:
         self.process.wait()
         self.jobs.close()
         self.results.close()
+
+
+def _worker_environment() -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if name in INHERITED_ENVIRONMENT or name.startswith(INHERITED_PREFIXES)}
+    env["PYTHONPATH"] = CODE_ROOT
+    # A fixed hash seed: nothing in a document's bytes may depend on the process rendering it.
+    env["PYTHONHASHSEED"] = "0"
+    return env
 
 
 class WorkerPool:
