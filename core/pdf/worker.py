@@ -75,15 +75,13 @@ def main(argv: list[str]) -> int:
     results = Connection(int(argv[2]), readable=False)
     _exit_when_orphaned(os.getppid())
     render({"html": WARM_UP_HTML, "static_folders": []})
-    results.send(("ready", os.getpid()))
-    while True:
-        try:
-            job = jobs.recv()
-        except EOFError:  # the parent closed its end or died
-            return 0
-        if job is None:
-            return 0
-        results.send(render(job))
+    try:
+        results.send(("ready", os.getpid()))
+        while (job := jobs.recv()) is not None:
+            results.send(render(job))
+    except (EOFError, BrokenPipeError):  # the parent closed its end or died
+        pass
+    return 0
 
 
 if __name__ == "__main__":

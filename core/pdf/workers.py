@@ -64,8 +64,9 @@ class Worker:
         self.jobs = Connection(job_write, readable=False)
         self.results = Connection(result_read, writable=False)
         try:
-            self._receive(START_TIMEOUT_SECONDS, "start")
-        except PdfError:
+            if self._receive(START_TIMEOUT_SECONDS, "start-up") is None:
+                raise PdfError(f"the PDF worker did not start within {START_TIMEOUT_SECONDS} s")
+        except BaseException:
             self.kill()
             raise
 
@@ -75,20 +76,22 @@ class Worker:
             self.jobs.send(job)
         except OSError as error:
             raise PdfError(f"the PDF worker is gone ({error})") from None
-        return self._receive(timeout, "render")
+        answer = self._receive(timeout, "the render")
+        if answer is None:
+            raise PdfTimeout(f"the render took longer than {timeout:g} s and was stopped "
+                             "(PDF_TIMEOUT_SECONDS)")
+        return answer
 
-    def _receive(self, timeout: float, what: str) -> tuple:
+    def _receive(self, timeout: float, during: str) -> tuple | None:
+        """The worker's next answer, or None if it gives none within ``timeout`` seconds."""
         try:
-            ready = self.results.poll(timeout)
-            answer = self.results.recv() if ready else None
+            if not self.results.poll(timeout):
+                return None
+            return self.results.recv()
         except (EOFError, OSError):
             code = self.process.wait()
-            raise PdfError(f"the PDF worker stopped during {what} (exit status {code}); "
-                           "see its messages above") from None
-        if answer is None:
-            raise PdfTimeout(f"PDF {what} took longer than {timeout:g} s; the worker was "
-                             "stopped (PDF_TIMEOUT_SECONDS)")
-        return answer
+            raise PdfError(f"the PDF worker stopped during {during} (exit status {code}); "
+                           "its messages are in the error log") from None
 
     def stop(self) -> None:
         """Ask the worker to finish, kill it if it does not, and reap it."""
