@@ -89,7 +89,7 @@ SVG_WITH_FILE = (
     '<image href="http://127.0.0.1:{port}/in-svg.png" width="10" height="10"/></svg>'
 )
 
-# Many pages of tables: far longer to lay out than the time limit the test sets.
+# Hundreds of pages of tables: tens of seconds to lay out, far beyond the test's time limit.
 HEAVY = """\
 {% extends "pdf/base.html" %}
 {% block content %}
@@ -358,7 +358,7 @@ def test_the_same_data_gives_the_same_bytes(letters_app):
 
 
 def test_a_render_past_the_time_limit_is_stopped_and_leaves_no_process(letters_app):
-    app = letters_app(PDF_TIMEOUT_SECONDS=1, PDF_WORKERS=1)
+    app = letters_app(PDF_TIMEOUT_SECONDS=2, PDF_WORKERS=1)
     pool.close()
     letter(app)  # a warm worker, as in production
     workers = pdf_workers()
@@ -366,7 +366,7 @@ def test_a_render_past_the_time_limit_is_stopped_and_leaves_no_process(letters_a
     started = time.monotonic()
     with app.app_context(), pytest.raises(PdfTimeout) as stopped:
         render_pdf("letters/pdf/heavy.html")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 8
     assert "letters/pdf/heavy.html" in str(stopped.value)
     assert "PDF_TIMEOUT_SECONDS" in str(stopped.value)
     assert pdf_workers() == []
