@@ -193,6 +193,20 @@ def test_a_letter_can_be_written_in_the_recipients_language(letters_app):
     assert "Carcassonne, March 3, 2026" in text
 
 
+def test_a_letter_does_not_take_the_language_of_whoever_prints_it(letters_app):
+    from flask import session
+    from flask_babel import get_locale, gettext
+
+    app = letters_app()
+    with app.test_request_context("/"):
+        session["lang"] = "en"  # a member of staff who reads the site in English
+        assert gettext("Log in") == "Log in"
+        pdf = render_pdf("letters/pdf/notice.html", tenant_name="Camille Martin", address="",
+                         day=date(2026, 3, 3), reference="R-1")
+        assert str(get_locale()) == "en" and gettext("Log in") == "Log in"  # page unchanged
+    assert "Carcassonne, 3 mars 2026" in text_of(pdf)
+
+
 def test_the_theme_font_is_embedded(letters_app):
     fonts = fonts_of(letter(letters_app()))
     names = {str(font["/BaseFont"]).split("+", 1)[1] for font in fonts}
