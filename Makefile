@@ -3,10 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Debian packages Palier needs to run: WeasyPrint's libraries (Pango, HarfBuzz's subsetter)
+# and a fallback font for fontconfig.
+RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 # Debian packages the test suite drives: a real browser, a real PostgreSQL server.
-TEST_DEBS := chromium postgresql fonts-dejavu-core
+TEST_DEBS := chromium postgresql
 
-.PHONY: run test bench install install-test system-test-deps translations clean
+.PHONY: run test bench install install-test system-run-deps system-test-deps translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,20 +30,27 @@ $(VENV)/.installed-test: setup.py $(EXAMPLE_FILES) $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test system-test-deps
+install-test: $(VENV)/.installed-test system-run-deps system-test-deps
 
-# As root (CI, a fresh machine), install the Debian packages the tests need; otherwise say
+# As root (CI, a fresh machine), install the given Debian packages when missing; otherwise say
 # what is missing.
-system-test-deps:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define install_debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Please install these Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
+endef
 
-run: $(VENV)/.installed
+system-run-deps:
+	$(call install_debs,$(RUN_DEBS))
+
+system-test-deps:
+	$(call install_debs,$(TEST_DEBS))
+
+run: system-run-deps $(VENV)/.installed
 	$(BIN)/palier init --demo
 	$(BIN)/palier db upgrade
 	$(BIN)/palier demo
@@ -52,9 +62,10 @@ test: install-test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -p no:cacheprovider --palier-db postgresql $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test system-run-deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/portal_home.py
+	$(BIN)/python bench/pdf_letter.py
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o core/translations/messages.pot .

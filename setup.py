@@ -43,6 +43,9 @@ setup(
         "Flask-Mailman>=1.1,<2",
         "Pillow>=11.1,<14",
         "pillow-heif>=0.22,<2",
+        # PDFs. Each WeasyPrint major version may lay documents out differently, so the bound
+        # is one major version: same data, same PDF bytes (docs/pdf.md).
+        "weasyprint>=70,<71",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],
@@ -56,6 +59,7 @@ setup(
             "requests>=2.31,<3",
             "psycopg[binary]>=3.2,<3.4",
             "eventlet>=0.40,<0.42",
+            "pypdf>=6,<8",
         ],
     },
     entry_points={

@@ -106,6 +106,10 @@ class Defaults:
     # Days the audit log keeps who viewed which tenant's file, before `palier audit purge`
     # blanks the record: between 183 (six months) and 366 (twelve months).
     AUDIT_VIEW_RETENTION_DAYS = 365
+    # Longest a PDF may take to render, in seconds; its WeasyPrint process is killed beyond.
+    PDF_TIMEOUT_SECONDS = 20
+    # WeasyPrint processes one Palier process keeps warm (PDFs rendered at the same time).
+    PDF_WORKERS = 2
 
 
 # Keys set by Flask, its extensions or the platform itself rather than by an operator; they are
@@ -164,6 +168,10 @@ def normalise(config) -> None:
             f"file are kept from six to twelve months, so choose a number of days from {low} "
             f"to {high}."
         )
+    if not float(config["PDF_TIMEOUT_SECONDS"]) > 0:
+        raise ConfigError("PALIER_PDF_TIMEOUT_SECONDS must be a positive number of seconds.")
+    if int(config["PDF_WORKERS"]) < 1:
+        raise ConfigError("PALIER_PDF_WORKERS must be at least 1.")
 
 
 def database_uri(config, instance_path: str) -> str:
