@@ -69,10 +69,10 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
 
 def _init_cli(app: Flask, registry: PluginRegistry) -> None:
-    from core.commands import demo_command, plugins_command, serve_command
+    from core.commands import demo_command, estate_cli, plugins_command, serve_command
     from core.schema import db_cli
 
-    for command in (db_cli, plugins_command, demo_command, serve_command):
+    for command in (db_cli, plugins_command, demo_command, serve_command, estate_cli):
         app.cli.add_command(command)
     registry.hook.register_cli_commands(cli=app.cli)
 
@@ -134,6 +134,7 @@ def _init_database(app: Flask, registry: PluginRegistry) -> None:
     # Core models register on import.
     import core.accounts  # noqa: F401
     import core.estate  # noqa: F401
+    import core.import_jobs  # noqa: F401
 
     for plugin_name, models in registry.call_each("register_models"):
         for model in models:
@@ -208,14 +209,15 @@ def _init_i18n(app: Flask, registry: PluginRegistry) -> None:
 
 def _init_web(app: Flask, registry: PluginRegistry) -> None:
     from core.themes import theme_static
-    from core.web import auth, backoffice, errors, portal, public
+    from core.web import auth, backoffice, errors, estate_import, portal, public
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
     # Logging in is throttled per address, before the CSRF check or any other work.
     app.extensions["palier.limiter"].limit(
         lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(auth.bp)
-    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp):
+    for blueprint in (theme_static, auth.bp, public.bp, portal.bp, backoffice.bp,
+                      estate_import.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -74,6 +74,9 @@ class Defaults:
     REDIS_URL = ""
     # Largest request body accepted, in bytes (uploads included): 413 beyond it.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # Largest estate file accepted by the back-office import page, in bytes (an export of
+    # 125,000 dwellings and their occupants weighs about 80 MB).
+    ESTATE_IMPORT_MAX_BYTES = 200 * 1024 * 1024
     # Rate limits storage ("memory://" for one process, a redis:// URL for several).
     RATELIMIT_STORAGE_URI = "memory://"
     # Login attempts evaluated per address.

@@ -31,6 +31,9 @@ class CorePlugin(Plugin):
             ]
         if area == "backoffice":
             items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0)]
+            if user.role in (Role.ADMIN, Role.MANAGER):
+                items.append(NavItem(_("Estate import"), url_for("estate_import.upload"),
+                                     "estate_import.upload", order=900))
             if user.role is Role.ADMIN:
                 items.append(NavItem(_("Plugins"), url_for("backoffice.plugins"),
                                      "backoffice.plugins", order=950))
