@@ -126,15 +126,14 @@ class _ProgressBars:
 
 
 def _print_import_result(result) -> None:
-    from flask_babel import format_decimal, ngettext
+    from flask_babel import format_decimal
     from flask_babel import gettext as _
 
     from core.estate_import import KIND_LABELS
 
     if not result.ok:
-        click.echo(ngettext("The file has %(num)s error: nothing was written.",
-                            "The file has %(num)s errors: nothing was written.",
-                            result.problem_count))
+        click.echo(_("Errors in the file: %(count)s. Nothing was written.",
+                     count=format_decimal(result.problem_count)))
         for problem in result.problems:
             if problem.column:
                 click.echo("  " + _("line %(line)s, %(column)s: %(message)s", line=problem.line,

@@ -784,18 +784,35 @@ class _Writer:
             else:
                 counts["unchanged"] += 1
         if inserts:
-            if keep_ids is not None:
-                statement = insert(table).returning(table.c.reference, table.c.id)
-                returned = self.connection.execute(statement, inserts)
-                keep_ids.update((reference, id_) for reference, id_ in returned)
-            else:
-                self.connection.execute(insert(table), inserts)
+            self._insert(table, inserts, keep_ids)
             counts["created"] += len(inserts)
         if updates:
             self.connection.execute(
                 update(table).where(table.c.id == bindparam("b_id"))
                 .values({name: bindparam("b_" + name) for name in columns}), updates)
             counts["updated"] += len(updates)
+
+    def _insert(self, table, rows: list[dict], keep_ids: dict[str, int] | None) -> None:
+        """Insert new rows; keep the ids of parents' rows, which children refer to."""
+        if self.connection.dialect.name != "postgresql":
+            if keep_ids is None:
+                self.connection.execute(insert(table), rows)
+            else:
+                statement = insert(table).returning(table.c.reference, table.c.id)
+                returned = self.connection.execute(statement, rows)
+                keep_ids.update((reference, id_) for reference, id_ in returned)
+            return
+        # PostgreSQL: COPY loads rows several times faster than multi-row INSERTs, on the same
+        # connection and in the same transaction.
+        names = list(rows[0])
+        cursor = self.connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+        if keep_ids is not None:
+            keep_ids.update((reference, id_) for reference, id_ in self.connection.execute(
+                select(table.c.reference, table.c.id)
+                .where(table.c.reference.in_([row["reference"] for row in rows]))))
 
     def _caretakers(self, buildings: list[Line]) -> None:
         """Make each building's caretakers exactly those the file lists."""

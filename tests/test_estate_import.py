@@ -228,7 +228,7 @@ def test_the_command_imports_checks_and_reports(app, tmp_path):
     bad = write_csv(tmp_path, [LINES[0].replace("64,5", "0")], name="bad.csv")
     refused = runner.invoke(args=["estate", "import", str(bad)])
     assert refused.exit_code == 1
-    assert "Le fichier contient 1 erreur : rien n’a été écrit." in refused.output
+    assert "Erreurs dans le fichier : 1. Rien n’a été écrit." in refused.output
     assert ("ligne 2, surface_m2 : La surface doit dépasser 0 et rester sous 1000 m²."
             in refused.output)
 
@@ -302,7 +302,7 @@ def test_the_page_lists_the_errors_of_a_faulty_file_and_writes_nothing(
     job_url = upload(client, faulty).headers["Location"]
     assert wait_until_finished(client, job_url)[-1]["state"] == "rejected"
     page = client.get(job_url).get_data(as_text=True)
-    assert "Le fichier contient 1 erreur : rien n’a été écrit." in page
+    assert "Erreurs dans le fichier : 1. Rien n’a été écrit." in page
     assert "<td>3</td>" in page and "<code>civilite</code>" in page
     assert "M., Mme, Mx ou rien attendu, trouvé « Dr »." in page
     with app.app_context():
