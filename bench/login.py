@@ -25,8 +25,17 @@ from argon2 import PasswordHasher
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from portal_home import (  # noqa: E402 - shared server plumbing
-    TENANT_EMAIL, TENANT_PASSWORD, BenchError, Target, _CsrfFinder, free_port, prepare_instance,
-    server_environment, start_server, stop_server, wait_until_up,
+    TENANT_EMAIL,
+    TENANT_PASSWORD,
+    BenchError,
+    Target,
+    _CsrfFinder,
+    free_port,
+    prepare_instance,
+    server_environment,
+    start_server,
+    stop_server,
+    wait_until_up,
 )
 
 

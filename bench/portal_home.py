@@ -142,7 +142,7 @@ def parse_wrk(output: str) -> WrkResult:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if sock:
         result.socket_errors = dict(zip(("connect", "read", "write", "timeout"),
-                                        map(int, sock.groups())))
+                                        map(int, sock.groups()), strict=True))
         if any(result.socket_errors.values()):
             result.problems.append(f"socket errors {result.socket_errors}")
     if result.requests == 0:
@@ -387,7 +387,7 @@ def print_report(args, hello: Target, palier: Target) -> int:
           f"{args.threads} threads; wrk -t{args.wrk_threads} -c{args.connections} "
           f"-d{args.duration}s, {args.rounds} alternated rounds each")
     for row in [header] + rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
     rps_ratio = summary["palier"]["rps"] / summary["hello"]["rps"]
     p99_ratio = summary["palier"]["p99_ms"] / summary["hello"]["p99_ms"]

@@ -76,6 +76,7 @@ def _init_cli(app: Flask, registry: PluginRegistry) -> None:
     from core.commands import (
         audit_cli,
         demo_command,
+        estate_cli,
         plugins_command,
         serve_command,
         users_command,
@@ -83,7 +84,7 @@ def _init_cli(app: Flask, registry: PluginRegistry) -> None:
     from core.schema import db_cli
 
     for command in (db_cli, plugins_command, demo_command, serve_command, users_command,
-                    audit_cli):
+                    audit_cli, estate_cli):
         app.cli.add_command(command)
     registry.hook.register_cli_commands(cli=app.cli)
 
@@ -147,6 +148,7 @@ def _init_database(app: Flask, registry: PluginRegistry) -> None:
     import core.attachments  # noqa: F401
     import core.audit  # noqa: F401 - also records every flush's changes
     import core.estate  # noqa: F401
+    import core.import_jobs  # noqa: F401
 
     for plugin_name, models in registry.call_each("register_models"):
         for model in models:
@@ -230,6 +232,7 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         auth,
         backoffice,
         errors,
+        estate_import,
         portal,
         public,
         tenant_files,
@@ -245,7 +248,7 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
                   key_func=_attempted_account)(auth.bp)
     for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp,
-                      attachments.bp, tenant_files.bp, audit_log.bp):
+                      attachments.bp, tenant_files.bp, audit_log.bp, estate_import.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -160,3 +160,98 @@ def audit_purge_command(day):
     blanked = purge_views(before)
     noun = "record" if blanked == 1 else "records"
     click.echo(f"Blanked {blanked} view {noun} older than {before.isoformat()}.")
+
+
+@click.group("estate")
+def estate_cli():
+    """Estate (patrimoine): import the landlord's ERP export."""
+
+
+@estate_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--dry-run", is_flag=True,
+              help="Check the file and count what would change, without writing anything.")
+@with_appcontext
+def estate_import_command(file, dry_run):
+    """Import FILE, a CSV export of the estate and its occupants (docs/estate-import.md).
+
+    Idempotent on the references: importing the same file again changes nothing. When the file
+    has errors, each is listed with its line number and nothing is written (exit status 1).
+    """
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from core.estate_import import import_estate
+
+    with force_locale(current_app.config["LANGUAGES"][0]):
+        progress = _ProgressBars({"check": _("Checking the file"), "write": _("Writing")})
+        try:
+            result = import_estate(file, dry_run=dry_run, progress=progress)
+        finally:
+            progress.close()
+        _print_import_result(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+class _ProgressBars:
+    """One click progress bar per stage of the import, each opened when its stage starts."""
+
+    def __init__(self, labels: dict[str, str]):
+        width = max(len(label) for label in labels.values())
+        self.labels = {stage: label.ljust(width) for stage, label in labels.items()}
+        self.stage = None
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(length=max(total, 1), label=self.labels[stage],
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.length = max(total, done, 1)
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _print_import_result(result) -> None:
+    from flask_babel import format_decimal
+    from flask_babel import gettext as _
+
+    from core.estate_import import KIND_LABELS
+
+    if not result.ok:
+        click.echo(_("Errors in the file: %(count)s. Nothing was written.",
+                     count=format_decimal(result.problem_count)))
+        for problem in result.problems:
+            if problem.column:
+                click.echo("  " + _("line %(line)s, %(column)s: %(message)s", line=problem.line,
+                                    column=problem.column, message=problem.message()))
+            else:
+                click.echo("  " + _("line %(line)s: %(message)s", line=problem.line,
+                                    message=problem.message()))
+        hidden = result.problem_count - len(result.problems)
+        if hidden:
+            click.echo(_("…and %(count)s more errors.", count=format_decimal(hidden)))
+        return
+    if result.dry_run:
+        click.echo(_("Dry run: %(lines)s lines checked, nothing written. A real import would "
+                     "change:", lines=format_decimal(result.lines)))
+    else:
+        click.echo(_("Import done: %(lines)s lines.", lines=format_decimal(result.lines)))
+    for kind, label in KIND_LABELS.items():
+        counts = {name: format_decimal(value) for name, value in result.counts[kind].items()}
+        if kind == "caretaker":
+            line = _("%(kind)s — created: %(created)s, removed: %(removed)s, unchanged: "
+                     "%(unchanged)s", kind=label, **counts)
+        else:
+            line = _("%(kind)s — created: %(created)s, updated: %(updated)s, unchanged: "
+                     "%(unchanged)s", kind=label, **counts)
+        click.echo("  " + line)

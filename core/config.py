@@ -87,6 +87,9 @@ class Defaults:
     ATTACHMENTS_MAX_BYTES = 10 * 1024 * 1024
     ATTACHMENTS_MAX_PIXELS = 40_000_000
     ATTACHMENTS_MAX_DIMENSION = 2560
+    # Largest estate file accepted by the back-office import page, in bytes (an export of
+    # 125,000 dwellings and their occupants weighs about 80 MB).
+    ESTATE_IMPORT_MAX_BYTES = 200 * 1024 * 1024
     # Rate limits storage ("memory://" for one process, a redis:// URL for several).
     RATELIMIT_STORAGE_URI = "memory://"
     # Login attempts evaluated per address (also for account activation and reset requests).

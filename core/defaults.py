@@ -101,6 +101,9 @@ class CorePlugin(PersonalData, Plugin):
             items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0),
                      NavItem(_("Tenant files"), url_for("tenant_files.search"),
                              "tenant_files.search", order=100)]
+            if user.role in (Role.ADMIN, Role.MANAGER):
+                items.append(NavItem(_("Estate import"), url_for("estate_import.upload"),
+                                     "estate_import.upload", order=900))
             if user.role is Role.ADMIN:
                 items += [
                     NavItem(_("Accounts"), url_for("backoffice.users"), "backoffice.users",

@@ -30,7 +30,7 @@ def test_tenant_logs_in_and_sees_the_portal_home(page, live_server, make_tenant)
     page.wait_for_url("**/portal/")
     assert page.get_by_role("heading", level=1).inner_text() == "Bonjour Josiane Fabre"
     cards = page.locator(".card__title").all_inner_texts()
-    assert cards == ["Mon logement", "Mon historique"]
+    assert cards == ["Mon logement", "Mon historique", "Mes données personnelles"]
     assert page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Mon historique").is_visible()
     assert_accessible(page)

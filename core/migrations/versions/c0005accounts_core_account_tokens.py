@@ -1,7 +1,7 @@
 """core: one-time account tokens
 
 Revision ID: c0005accounts
-Revises: c0003attachments
+Revises: c0004import
 Create Date: 2026-11-22 09:02:58.660328
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c0005accounts'
-down_revision = 'c0003attachments'
+down_revision = 'c0004import'
 branch_labels = None
 depends_on = None
 
