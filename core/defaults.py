@@ -15,7 +15,7 @@ from core.attachments import Attachment
 from core.contributions import Card, NavItem, TimelineEntry, Widget
 from core.estate import Dwelling, Residence, home_summary
 from core.extensions import db
-from core.permissions import Permission
+from core.permissions import Permission, has_permission
 from core.plugins import Plugin, hookimpl
 
 
@@ -87,6 +87,9 @@ class CorePlugin(PersonalData, Plugin):
                        {Role.ADMIN}),
             Permission("core.erase_person", _l("Erase a person's data (right to erasure)"),
                        {Role.ADMIN}),
+            Permission("core.view_tenant_files",
+                       _l("Look up tenants and open their files (caretakers: their buildings)"),
+                       {Role.CARETAKER, Role.TECHNICIAN, Role.AGENT, Role.MANAGER, Role.ADMIN}),
         ]
 
     @hookimpl(trylast=True)
@@ -98,9 +101,10 @@ class CorePlugin(PersonalData, Plugin):
                         order=900),
             ]
         if area == "backoffice":
-            items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0),
-                     NavItem(_("Tenant files"), url_for("tenant_files.search"),
-                             "tenant_files.search", order=100)]
+            items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0)]
+            if has_permission(user, "core.view_tenant_files"):
+                items.append(NavItem(_("Tenant files"), url_for("tenant_files.search"),
+                                     "tenant_files.search", order=100))
             if user.role in (Role.ADMIN, Role.MANAGER):
                 items.append(NavItem(_("Estate import"), url_for("estate_import.upload"),
                                      "estate_import.upload", order=900))

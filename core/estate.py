@@ -11,7 +11,9 @@ import functools
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, or_, select
+from sqlalchemy import (
+    ForeignKey, Numeric, String, UniqueConstraint, bindparam, or_, select, true,
+)
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from core.extensions import db
@@ -228,3 +230,20 @@ def current_lease(person: Person | int, on: date) -> Lease | None:
                  .joinedload(Entrance.building).joinedload(Building.residence))
     )
     return db.session.scalar(query)
+
+
+def people_visible_to(user):
+    """Which people a member of staff may look up, as criteria on ``Person`` (a query filter,
+    not a yes/no on one person): a caretaker (gardien), the occupants of the buildings assigned
+    to them; everyone else allowed to open tenant files, everyone."""
+    from core.accounts import Role
+
+    if user.role is not Role.CARETAKER:
+        return true()
+    buildings = select(CaretakerAssignment.building_id).where(
+        CaretakerAssignment.user_id == user.id)
+    households = (select(Lease.household_id)
+                  .join(Dwelling, Dwelling.id == Lease.dwelling_id)
+                  .join(Entrance, Entrance.id == Dwelling.entrance_id)
+                  .where(Entrance.building_id.in_(buildings)))
+    return Person.household_id.in_(households)

@@ -178,7 +178,7 @@ def test_a_staff_view_of_a_tenant_file_is_recorded(client, app, make_tenant, mak
 def test_people_are_found_by_lease_reference_and_bad_searches_are_explained(
         client, app, make_tenant, make_user, login):
     tenant = make_tenant(first_name="Paul", last_name="Roux")
-    login(client, make_user("caretaker"))
+    login(client, make_user("agent"))
     with app.app_context():
         lease_reference = db.session.get(Person, tenant.person_id).household.leases[0].reference
     assert "Paul Roux" in client.get(
@@ -507,3 +507,33 @@ def test_an_admin_views_a_tenant_file_then_finds_it_in_the_audit_log(page, live_
     page.get_by_role("button", name="Rechercher").click()
     assert "La date de fin" in page.get_by_role("alert").inner_text()
     assert axe_violations(page) == []
+
+
+def test_a_caretaker_finds_only_the_occupants_of_their_buildings(app, make_estate, make_tenant,
+                                                                 make_user, login):
+    from core.estate import CaretakerAssignment
+
+    mine, other = make_estate(), make_estate()
+    neighbour = make_tenant(first_name="Lucie", last_name="Voisin", building_id=mine)
+    stranger = make_tenant(first_name="Lucie", last_name="Ailleurs", building_id=other)
+    caretaker = make_user("caretaker")
+    with app.app_context():
+        db.session.add(CaretakerAssignment(user_id=caretaker.id, building_id=mine))
+        db.session.commit()
+    client = app.test_client()
+    login(client, caretaker)
+    results = client.get("/backoffice/people?q=Lucie").get_data(as_text=True)
+    assert "Voisin" in results and "Ailleurs" not in results
+    assert client.get(f"/backoffice/people/{neighbour.person_id}").status_code == 200
+    assert client.get(f"/backoffice/people/{stranger.person_id}").status_code == 404
+    agent = app.test_client()
+    login(agent, make_user("agent"))
+    assert "Ailleurs" in agent.get("/backoffice/people?q=Lucie").get_data(as_text=True)
+
+
+def test_committee_members_do_not_open_tenant_files(app, make_tenant, make_user, login):
+    tenant = make_tenant()
+    member = app.test_client()
+    login(member, make_user("committee_member"))
+    assert member.get(f"/backoffice/people/{tenant.person_id}").status_code == 403
+    assert "Dossiers locataires" not in member.get("/backoffice/").get_data(as_text=True)

@@ -9,15 +9,16 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import and_, false, func, or_, select
 
 from core import audit
 from core.accounts import User
 from core.db import writes
-from core.estate import Lease, Person, current_lease
+from core.estate import Lease, Person, current_lease, people_visible_to
 from core.extensions import db
 from core.personal_data import ERASED_NAME, erase_person
-from core.web.access import permission_required, staff_required
+from core.web.access import permission_required
 from core.web.forms import EraseForm, PeopleSearchForm
 
 bp = Blueprint("tenant_files", __name__, url_prefix="/backoffice/people")
@@ -26,7 +27,7 @@ bp = Blueprint("tenant_files", __name__, url_prefix="/backoffice/people")
 SEARCH_LIMIT = 50
 
 
-def people_matching(text: str, limit: int = SEARCH_LIMIT) -> list[Person]:
+def people_matching(text: str, user, limit: int = SEARCH_LIMIT) -> list[Person]:
     """People whose name holds every word of ``text``, or whose lease or own reference is
     ``text`` (any case)."""
     words = text.split()
@@ -37,14 +38,15 @@ def people_matching(text: str, limit: int = SEARCH_LIMIT) -> list[Person]:
     by_lease = Person.household_id.in_(
         select(Lease.household_id).where(func.lower(Lease.reference) == reference))
     query = (select(Person)
-             .where(or_(by_name, by_lease, func.lower(Person.reference) == reference))
+             .where(or_(by_name, by_lease, func.lower(Person.reference) == reference),
+                    people_visible_to(user))
              .order_by(Person.last_name, Person.first_name, Person.id)
              .limit(limit))
     return list(db.session.scalars(query))
 
 
 @bp.route("")
-@staff_required
+@permission_required("core.view_tenant_files")
 def search():
     """Search people by name or lease reference."""
     form = PeopleSearchForm(request.args)
@@ -52,18 +54,19 @@ def search():
         return render_template("backoffice/people/search.html", form=form, people=None)
     if not form.validate():
         return render_template("backoffice/people/search.html", form=form, people=None), 400
-    people = people_matching(form.q.data)
+    people = people_matching(form.q.data, current_user)
     return render_template("backoffice/people/search.html", form=form, people=people,
                            limit=SEARCH_LIMIT)
 
 
 @bp.route("/<int:person_id>")
-@staff_required
+@permission_required("core.view_tenant_files")
 @writes
 def tenant_file(person_id: int):
     """A tenant's file: person, household, current lease and dwelling, account. Recorded."""
-    person = db.session.get(Person, person_id)
-    if person is None:
+    person = db.session.scalar(
+        select(Person).where(Person.id == person_id, people_visible_to(current_user)))
+    if person is None:  # unknown, or not one of this caretaker's occupants: not found
         abort(404)
     audit.record("view_tenant_file", obj=person)
     page = render_template(
