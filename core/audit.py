@@ -82,6 +82,7 @@ ACTION_LABELS = {
     "audit_purge": _l("Expired view records blanked"),
     "export_personal_data": _l("Personal data downloaded"),
     "person_erased": _l("Person erased"),
+    "estate_import": _l("Estate imported"),
 }
 
 # Words of a column name whose value never enters the log (password_hash, reset_token,
@@ -203,6 +204,12 @@ def record(action: str, *, obj=None, person_id: int | None = None,
             person_id = _person_of(state)
     clean = masked(detail, _secret_names(type(obj))) if detail else None
     _append(db.session.connection(), [_event(action, object_type, object_id, person_id, clean)])
+
+
+def record_summary(connection, action: str, detail: dict) -> None:
+    """Add one event summing up a bulk change written with Core statements on ``connection``
+    (which the ORM's flush events do not see), in that connection's transaction."""
+    _append(connection, [_event(action, None, None, None, masked(detail))])
 
 
 def _event(action, object_type, object_id, person_id, detail) -> dict:

@@ -12,7 +12,14 @@ from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import (
-    ForeignKey, Numeric, String, UniqueConstraint, bindparam, or_, select, true,
+    ForeignKey,
+    Numeric,
+    String,
+    UniqueConstraint,
+    bindparam,
+    or_,
+    select,
+    true,
 )
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 

@@ -32,6 +32,7 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, insert, select, text, update
 
+from core import audit
 from core.accounts import Role, User
 from core.estate import (
     Agency,
@@ -651,6 +652,10 @@ def import_estate(path: str | Path, *, dry_run: bool = False,
         if dry_run:
             transaction.rollback()
         else:
+            # Rows written in bulk escape the per-row change records: one event sums them up.
+            audit.record_summary(connection, "estate_import",
+                                 {"file": Path(path).name, "lines": result.lines,
+                                  "counts": result.counts})
             transaction.commit()
             result.written = True
     return result

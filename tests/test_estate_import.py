@@ -418,3 +418,17 @@ def assert_accessible(page):
     violations = axe_violations(page)
     assert violations == [], "\n".join(
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
+
+
+def test_an_import_is_recorded_in_the_audit_log_as_one_event(app, tmp_path):
+    from core.audit import AuditEvent, verify_chain
+
+    path = write_csv(tmp_path, LINES)
+    with app.app_context():
+        before = db.session.scalar(select(func.max(AuditEvent.seq))) or 0
+        import_estate(path)
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.seq > before).order_by(AuditEvent.seq)).all()
+        assert [e.action for e in events] == ["estate_import"]
+        assert events[0].detail["lines"] == 4 and events[0].detail["file"] == "patrimoine.csv"
+        assert verify_chain().ok
