@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.accounts import AccountToken, TokenPurpose, User, utcnow
 from core.extensions import db
@@ -76,8 +76,33 @@ def check_activation_code(token: AccountToken, nonce: str, code: str,
     expected = token.token_hash
     if hmac.compare_digest(expected, _digest(f"{nonce}:{(code or '').strip()}")):
         return True
-    token.failed_attempts += 1
+    # Counted in SQL: parallel wrong guesses all count.
+    db.session.execute(update(AccountToken).where(AccountToken.id == token.id).values(
+        failed_attempts=AccountToken.failed_attempts + 1))
     return False
+
+
+def claim(token: AccountToken) -> bool:
+    """Use a token, once: of two requests presenting it at the same time, one wins."""
+    now = utcnow()
+    won = db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.id == token.id, AccountToken.used_at.is_(None),
+               AccountToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    return won == 1
+
+
+def revoke_links(user_id: int) -> None:
+    """End every unused reset or invitation link of an account (its password changed, or the
+    account was disabled)."""
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user_id, AccountToken.used_at.is_(None),
+               AccountToken.purpose.in_([TokenPurpose.RESET, TokenPurpose.INVITATION]))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False))
 
 
 def public_url(endpoint: str, **values) -> str:

@@ -73,7 +73,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
     locale: Mapped[str | None] = mapped_column(String(8))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # One account per person at most (staff accounts have none).
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     person = relationship("Person")

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config as cfg
 from core.db import configure_sqlite, engine_options
@@ -55,6 +56,11 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
     os.makedirs(app.instance_path, exist_ok=True)
 
     user_keys = _load_configuration(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx: the client's address and scheme come from the proxy's headers, for
+        # the rate limits and the audit log alike.
+        proxies = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
     registry = _build_plugins(app, extra_plugins)
     _apply_plugin_settings(app, registry, user_keys)
     cfg.check_secret_key(app.config)
@@ -242,11 +248,14 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
     # Logging in, activating an account and asking for a reset link are throttled per address
     # and per account, before the CSRF check or any other work.
+    # Logging out is never throttled: a session must always be able to end.
     limiter = app.extensions["palier.limiter"]
     for blueprint in (auth.bp, account.bp):
-        limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(blueprint)
+        limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+                      exempt_when=lambda: request.endpoint == "auth.logout")(blueprint)
     limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
-                  key_func=_attempted_account)(auth.bp)
+                  key_func=_attempted_account,
+                  exempt_when=lambda: request.endpoint != "auth.login")(auth.bp)
     for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp,
                       attachments.bp, tenant_files.bp, audit_log.bp, estate_import.bp):
         app.register_blueprint(blueprint)

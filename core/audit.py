@@ -472,7 +472,9 @@ def erase_person_events(person_id: int, user_ids: list[int], emails: set[str]) -
                   (AuditEvent.object_type == "user_account")
                   & AuditEvent.object_id.in_([str(i) for i in user_ids])]
     about += [(AuditEvent.object_type == "person") & (AuditEvent.object_id == str(person_id))]
-    about += [cast(AuditEvent.detail, String).contains(email) for email in emails]
+    # The address as a JSON string value, escaped: "an@x.fr" must not match "jean@x.fr".
+    about += [cast(AuditEvent.detail, String).contains(json.dumps(email), autoescape=True)
+              for email in emails]
     seqs = list(db.session.scalars(
         select(AuditEvent.seq).where(or_(*about), AuditEvent.redacted.is_(False))))
     if seqs:

@@ -77,6 +77,9 @@ class Defaults:
     SOCKETIO_ASYNC_MODE = "threading"
     # Redis URL used as Socket.IO message queue when several processes serve Palier.
     REDIS_URL = ""
+    # Reverse proxies in front of Palier (nginx: 1). Their X-Forwarded-For and
+    # X-Forwarded-Proto headers then give the client's address and scheme; 0 trusts none.
+    PROXY_COUNT = 0
     # Largest request body accepted, in bytes (uploads included): 413 beyond it.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     # Attachments: folder of the stored files (empty: "attachments" in the instance folder;

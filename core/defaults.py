@@ -87,6 +87,9 @@ class CorePlugin(PersonalData, Plugin):
                        {Role.ADMIN}),
             Permission("core.erase_person", _l("Erase a person's data (right to erasure)"),
                        {Role.ADMIN}),
+            Permission("core.import_estate", _l("Import the estate from the ERP's export"),
+                       {Role.ADMIN, Role.MANAGER}),
+            Permission("core.read_audit_log", _l("Search the audit log"), {Role.ADMIN}),
             Permission("core.view_tenant_files",
                        _l("Look up tenants and open their files (caretakers: their buildings)"),
                        {Role.CARETAKER, Role.TECHNICIAN, Role.AGENT, Role.MANAGER, Role.ADMIN}),
@@ -101,24 +104,21 @@ class CorePlugin(PersonalData, Plugin):
                         order=900),
             ]
         if area == "backoffice":
+            # Each entry shows when its page would open: the same permission decides both.
+            entries = [
+                ("core.view_tenant_files", _("Tenant files"), "tenant_files.search", 100),
+                ("core.import_estate", _("Estate import"), "estate_import.upload", 880),
+                ("core.manage_accounts", _("Accounts"), "backoffice.users", 900),
+                ("core.read_mailbox", _("Mailbox"), "backoffice.mailbox", 940),
+                ("core.read_audit_log", _("Audit log"), "audit_log.search", 960),
+            ]
             items = [NavItem(_("Home"), url_for("backoffice.home"), "backoffice.home", order=0)]
-            if has_permission(user, "core.view_tenant_files"):
-                items.append(NavItem(_("Tenant files"), url_for("tenant_files.search"),
-                                     "tenant_files.search", order=100))
-            if user.role in (Role.ADMIN, Role.MANAGER):
-                items.append(NavItem(_("Estate import"), url_for("estate_import.upload"),
-                                     "estate_import.upload", order=900))
+            items += [NavItem(label, url_for(endpoint), endpoint, order=order)
+                      for permission, label, endpoint, order in entries
+                      if has_permission(user, permission)]
             if user.role is Role.ADMIN:
-                items += [
-                    NavItem(_("Accounts"), url_for("backoffice.users"), "backoffice.users",
-                            order=900),
-                    NavItem(_("Mailbox"), url_for("backoffice.mailbox"), "backoffice.mailbox",
-                            order=940),
-                    NavItem(_("Plugins"), url_for("backoffice.plugins"), "backoffice.plugins",
-                            order=950),
-                    NavItem(_("Audit log"), url_for("audit_log.search"), "audit_log.search",
-                            order=960),
-                ]
+                items.append(NavItem(_("Plugins"), url_for("backoffice.plugins"),
+                                     "backoffice.plugins", order=950))
             return items
         return []
 

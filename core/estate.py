@@ -8,7 +8,7 @@ landlord's ERP and are unique, so imports can be repeated safely.
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -127,6 +127,9 @@ class Person(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(30))
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    # Set when the person's data was erased (RGPD): the row stays, pseudonymised, for the
+    # lease the law keeps, and no import brings the data back.
+    erased_at: Mapped[datetime | None]
 
     household: Mapped[Household | None] = relationship(back_populates="members")
 
@@ -241,16 +244,18 @@ def current_lease(person: Person | int, on: date) -> Lease | None:
 
 def people_visible_to(user):
     """Which people a member of staff may look up, as criteria on ``Person`` (a query filter,
-    not a yes/no on one person): a caretaker (gardien), the occupants of the buildings assigned
-    to them; everyone else allowed to open tenant files, everyone."""
+    not a yes/no on one person): a caretaker (gardien), the current occupants of the buildings
+    assigned to them; everyone else allowed to open tenant files, everyone."""
     from core.accounts import Role
 
     if user.role is not Role.CARETAKER:
         return true()
     buildings = select(CaretakerAssignment.building_id).where(
         CaretakerAssignment.user_id == user.id)
+    today = date.today()
     households = (select(Lease.household_id)
                   .join(Dwelling, Dwelling.id == Lease.dwelling_id)
                   .join(Entrance, Entrance.id == Dwelling.entrance_id)
-                  .where(Entrance.building_id.in_(buildings)))
+                  .where(Entrance.building_id.in_(buildings), Lease.start_date <= today,
+                         or_(Lease.end_date.is_(None), Lease.end_date > today)))
     return Person.household_id.in_(households)

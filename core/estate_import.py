@@ -770,6 +770,15 @@ class _Writer:
         if not rows:
             return
         counts = self.result.counts[kind]
+        if table is Person.__table__:
+            # A person erased in Palier stays erased, whatever the ERP still says.
+            erased = set(self.connection.scalars(select(Person.reference).where(
+                Person.reference.in_([row["reference"] for row in rows]),
+                Person.erased_at.isnot(None))))
+            counts["unchanged"] += sum(row["reference"] in erased for row in rows)
+            rows = [row for row in rows if row["reference"] not in erased]
+            if not rows:
+                return
         columns = [name for name in rows[0] if name != "reference"]
         existing = {
             row[0]: row for row in self.connection.execute(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from flask import current_app
 from sqlalchemy import select
@@ -46,7 +46,7 @@ def export_person(person: Person) -> bytes:
             if name in sections:
                 raise RuntimeError(f"Two plugins export a section named {name!r}.")
             sections[name] = value
-    document = {"exported_at": datetime.now().isoformat(timespec="seconds"),
+    document = {"exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "landlord": current_app.config["LANDLORD_NAME"], **sections}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -72,6 +72,7 @@ def erase_person(person: Person) -> int:
     person.civility, person.first_name = "", ""
     person.last_name = f"{ERASED_NAME} n° {person.id}"
     person.email = person.phone = None
+    person.erased_at = datetime.now(timezone.utc).replace(tzinfo=None)
     db.session.flush()
     forget_mail_to(emails, names)
     blanked = audit.erase_person_events(person.id, user_ids, emails)

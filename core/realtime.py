@@ -6,7 +6,7 @@ processes share events through Redis when ``REDIS_URL`` is set.
 """
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 from flask_socketio import Namespace, SocketIO, disconnect, emit
 
@@ -49,7 +49,10 @@ class AuthenticatedNamespace(Namespace):
             return super().trigger_event(event, *args)
 
         def guarded(*handler_args):
-            # Runs inside the request context Flask-SocketIO sets up for the event.
+            # Runs inside the request context Flask-SocketIO sets up for the event. That context
+            # is the handshake's GET: a handler may write, so its transaction takes the write
+            # lock at once (core.db).
+            g.palier_writes = True
             if not self.authorize(None):
                 disconnect()
                 return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
-from core.account_tokens import issue_link_token, public_url
+from core.account_tokens import issue_link_token, public_url, revoke_links
 from core.accounts import Role, TokenPurpose, User, normalise_email
 from core.extensions import db
 from core.mail import send_mail
@@ -46,3 +46,4 @@ def set_active(user: User, active: bool) -> None:
     user.active = active
     if not active:
         user.end_all_sessions()
+        revoke_links(user.id)

@@ -154,3 +154,40 @@ def test_an_erased_tenant_cannot_log_in_again(app, make_tenant, make_user, login
     response = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
                                            "email": tenant.email, "password": password})
     assert response.status_code == 401
+
+
+def test_an_import_does_not_bring_an_erased_person_back(app, tmp_path):
+    from core.estate_import import import_estate
+    from core.personal_data import erase_person
+
+    header = ("code_agence;agence;code_residence;residence;code_postal;commune;code_batiment;"
+              "batiment;adresse;code_entree;entree;code_logement;etage;porte;typologie;"
+              "surface_m2;code_menage;code_bail;date_debut_bail;date_fin_bail;code_personne;"
+              "civilite;prenom;nom;email;telephone")
+    line = ("AG1;Agence Aude;RES1;Les Tilleuls;11000;Carcassonne;RES1-B1;Bâtiment A;"
+            "12 rue des Tilleuls;RES1-B1-E1;Entrée 1;LOG1;1;101;T3;64,5;MEN1;BAIL1;01/03/2019;;"
+            f"PER1;Mme;{MARKER.capitalize()};Testeur;{MARKER}@example.org;0612345678")
+    path = tmp_path / "patrimoine.csv"
+    path.write_text(f"{header}\n{line}\n", encoding="utf-8")
+    with app.app_context():
+        import_estate(path)
+        person = db.session.scalar(select(Person).where(Person.reference == "PER1"))
+        with app.test_request_context("/"):
+            erase_person(person)
+        import_estate(path)  # the ERP still has the person
+        person = db.session.scalar(select(Person).where(Person.reference == "PER1"))
+        assert person.erased_at is not None and person.email is None
+        assert MARKER not in f"{person.first_name} {person.last_name}".lower()
+
+
+def test_only_an_administrator_makes_or_disables_administrators(make_app, make_user, login):
+    app = make_app(PERMISSIONS={"core.manage_accounts": ["admin", "manager"]})
+    manager, admin = make_user("manager"), make_user("admin")
+    client = app.test_client()
+    login(client, manager)
+    page = client.get("/backoffice/admin/users").get_data(as_text=True)
+    assert 'value="agent"' in page and 'value="admin"' not in page
+    url = f"/backoffice/admin/users/{admin.id}/active"
+    response = client.post(url, data={"csrf_token": csrf_token(client,
+                                                               "/backoffice/admin/users")})
+    assert response.status_code == 403

@@ -102,3 +102,33 @@ def test_login_attempts_are_rate_limited_per_address(make_app, make_user):
                                          "password": "wrong"}).status_code for _ in range(5)]
     assert codes == [401, 401, 401, 429, 429]
     assert "Trop de tentatives" in client.post("/login", data={}).get_data(as_text=True)
+
+
+def test_logging_out_is_never_throttled(make_app, make_user, login):
+    # Four logins and four logouts from one address: only the logins count against the 5.
+    app = make_app(LOGIN_RATE_LIMIT="5 per minute")
+    for n in range(4):
+        client = app.test_client()
+        login(client, make_user("agent"))
+        response = client.post("/logout", data={"csrf_token": csrf_token(client, "/backoffice/")})
+        assert response.status_code == 302, n
+        assert client.get("/backoffice/").status_code == 302  # the session ended
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(make_app, make_user):
+    app = make_app(PROXY_COUNT=1, LOGIN_RATE_LIMIT="2 per minute")
+    user = make_user("agent")
+
+    def attempt(address):
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        return client.post("/login", headers={"X-Forwarded-For": address}, data={
+            "csrf_token": token, "email": user.email, "password": "wrong"}).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
+    assert attempt("203.0.113.2") == 401  # another client behind the same proxy
+
+
+def test_errors_keep_their_headers(client):
+    response = client.get("/logout")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]

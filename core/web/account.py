@@ -5,13 +5,16 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.account_tokens import (
     check_activation_code,
+    claim,
     find_link_token,
     issue_activation_code,
     issue_link_token,
     public_url,
+    revoke_links,
 )
 from core.accounts import AccountToken, Role, TokenPurpose, User, normalise_email, utcnow
 from core.estate import Building, Dwelling, Entrance, Lease, Person, Residence
@@ -36,7 +39,13 @@ def _form_page(template: str, form, status: int = 200, **context):
 
 
 def _lease_holder(lease_reference: str, postcode: str, email: str) -> Person | None:
-    """The person of the household holding this lease in a dwelling of this postcode."""
+    """The member of the household holding this lease, in a dwelling of this postcode, whose
+    e-mail address the landlord knows to be ``email``.
+
+    A lease reference is printed on paper and a postcode is public: only the address the
+    landlord already has proves who asks. A household whose address the landlord does not know
+    is activated by an agent, not by self-service.
+    """
     lease_id = db.session.scalar(
         select(Lease.id)
         .join(Dwelling, Dwelling.id == Lease.dwelling_id)
@@ -50,9 +59,7 @@ def _lease_holder(lease_reference: str, postcode: str, email: str) -> Person | N
     members = db.session.scalars(
         select(Person).join(Lease, Lease.household_id == Person.household_id)
         .where(Lease.id == lease_id).order_by(Person.id)).all()
-    # The member whose address the landlord knows, else the first one (the lease holder).
-    return next((p for p in members if normalise_email(p.email or "") == email), None) or (
-        members[0] if members else None)
+    return next((p for p in members if p.email and normalise_email(p.email) == email), None)
 
 
 @bp.route("/activate", methods=["GET", "POST"])
@@ -67,9 +74,12 @@ def activate():
     email = normalise_email(form.email.data)
     person = _lease_holder(form.lease_reference.data, form.postcode.data, email)
     if person is None:
+        # One answer for every mismatch: nobody learns which references exist.
         form.lease_reference.errors.append(_(
-            "We find no lease with this reference in a home of this postcode. Check both on "
-            "your rent notice (avis d’échéance)."))
+            "This lease reference, postcode and e-mail address do not match what your landlord "
+            "knows. Check the reference and postcode on your rent notice (avis d’échéance) and "
+            "use the e-mail address you gave your landlord; if you gave none, contact your "
+            "landlord."))
         return _form_page("account/activate.html", form, 400)
     if db.session.scalar(select(User.id).where(User.person_id == person.id)) is not None:
         form.lease_reference.errors.append(_(
@@ -112,12 +122,24 @@ def activate_code():
                                   "received, or ask for a new code."))
         return _form_page("account/activate_code.html", form, 400, email=token.email)
     person = db.session.get(Person, token.person_id)
+    taken = db.session.scalar(select(User.id).where(
+        (User.person_id == person.id) | (User.email == token.email)))
+    if taken is not None or not claim(token):
+        db.session.rollback()
+        form.code.errors.append(_("This code has expired or was already used: ask for a new "
+                                  "one."))
+        return _form_page("account/activate_code.html", form, 400, email=token.email)
     user = User(email=token.email, display_name=f"{person.first_name} {person.last_name}",
                 role=Role.TENANT, person_id=person.id)
     user.set_password(form.password.data)
-    token.used_at = utcnow()
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same person activated from another browser meanwhile
+        db.session.rollback()
+        form.code.errors.append(_("An account already exists for this lease. Log in, or use "
+                                  "“Forgotten password”."))
+        return _form_page("account/activate_code.html", form, 400, email=token.email)
     session.pop(_ACTIVATION, None)
     login_user(user)
     flash(_("Your account is ready. Welcome!"), "success")
@@ -146,16 +168,19 @@ def forgot_password():
 def reset_password(secret: str):
     """Choose a password from a reset or invitation link; every other session ends."""
     token = find_link_token(secret)
-    if token is None:
+    user = db.session.get(User, token.user_id) if token is not None else None
+    if user is None or not user.active:
         return render_template("account/link_expired.html"), 400
-    user = db.session.get(User, token.user_id)
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _form_page("account/reset.html", form, 400 if form.errors else 200,
                           invitation=token.purpose is TokenPurpose.INVITATION)
+    if not claim(token):  # used meanwhile, from another tab or device
+        db.session.rollback()
+        return render_template("account/link_expired.html"), 400
     user.set_password(form.password.data)
     user.end_all_sessions()
-    token.used_at = utcnow()
+    revoke_links(user.id)
     db.session.commit()
     flash(_("Your password is saved. You can log in."), "success")
     return redirect(url_for("auth.login"))
@@ -174,6 +199,7 @@ def change_password():
     user = current_user._get_current_object()
     user.set_password(form.password.data)
     user.end_all_sessions()
+    revoke_links(user.id)
     db.session.commit()
     login_user(user)  # this session, with the new session version
     flash(_("Your password is changed. Your other devices are logged out."), "success")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.accounts import normalise_email
 from core.audit import ACTION_LABELS, AuditEvent
 from core.extensions import db
-from core.web.access import admin_required
+from core.web.access import permission_required
 from core.web.forms import AuditSearchForm
 
 bp = Blueprint("audit_log", __name__, url_prefix="/backoffice/admin/audit")
@@ -49,7 +49,7 @@ def search_events(form: AuditSearchForm, page: int, page_size: int = PAGE_SIZE):
 
 
 @bp.route("")
-@admin_required
+@permission_required("core.read_audit_log")
 def search():
     """Search the audit log: by actor, action, object, person and dates; newest first."""
     form = AuditSearchForm(request.args)

@@ -23,7 +23,7 @@ def home_url_for(user) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths may be followed after login."""
-    if not target:
+    if not target or "\\" in target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -43,9 +43,14 @@ def login():
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
     user = User.by_email(form.email.data)
-    if user is None:
+    # Every attempt costs one password hash, so that the time taken says nothing of whether
+    # the account exists, is disabled or has no password yet (invited).
+    if user is None or not user.password_hash:
         dummy_password_check()
-    if user is not None and user.active and user.check_password(form.password.data):
+        accepted = False
+    else:
+        accepted = user.check_password(form.password.data) and user.active
+    if accepted:
         login_user(user, remember=form.remember.data)
         audit.record("login", obj=user)
         db.session.commit()  # with a rehashed password, if any

@@ -56,7 +56,7 @@ def mailbox():
 @permission_required("core.manage_accounts")
 def users():
     """Accounts: the staff list, and a form to create a staff account (invitation by mail)."""
-    form = StaffAccountForm()
+    form = StaffAccountForm(may_create_admins=current_user.role is Role.ADMIN)
     status = 200
     if form.validate_on_submit():
         try:
@@ -85,8 +85,10 @@ def toggle_user(user_id: int):
     """Disable an account (its sessions end) or enable it again."""
     form = EmptyForm()
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or user.role is Role.TENANT:
         abort(404)
+    if user.role is Role.ADMIN and current_user.role is not Role.ADMIN:
+        abort(403)  # only an administrator disables another one
     if form.validate_on_submit():
         if user.id == current_user.id:
             flash(_("You cannot disable your own account."), "error")

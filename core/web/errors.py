@@ -1,10 +1,12 @@
 """Error pages in the user's language, and the same answers for API clients."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from core.extensions import db
 
 
 def _messages():
@@ -27,10 +29,17 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        return _render(error.code or 500, _messages().get(error.code))
+        response = make_response(_render(error.code or 500, _messages().get(error.code)))
+        # Headers the error carries (Allow on 405, Retry-After on 429) reach the client.
+        for name, value in error.get_response().headers.items():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(500)
     def server_error(error):
+        # A failed flush leaves the session unusable: the error page must not query with it.
+        db.session.rollback()
         return _render(500, _messages()[500])
 
 

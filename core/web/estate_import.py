@@ -25,7 +25,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField
 
-from core.accounts import Role, User
+from core.accounts import User
 from core.estate_import import COLUMNS, KIND_LABELS
 from core.extensions import csrf, db
 from core.import_jobs import (
@@ -41,10 +41,9 @@ from core.import_jobs import (
     running_job,
     start_import,
 )
-from core.web.access import roles_required
+from core.web.access import permission_required
 
 bp = Blueprint("estate_import", __name__, url_prefix="/backoffice/estate/import")
-IMPORT_ROLES = (Role.ADMIN, Role.MANAGER)
 RECENT_JOBS = 10
 
 STATE_LABELS = {
@@ -90,7 +89,7 @@ def too_large(error):
 
 
 @bp.route("/", methods=["GET", "POST"])
-@roles_required(*IMPORT_ROLES)
+@permission_required("core.import_estate")
 def upload():
     if request.method == "POST":
         request.max_content_length = current_app.config["ESTATE_IMPORT_MAX_BYTES"]
@@ -127,7 +126,7 @@ def _job_or_404(job_id: int) -> ImportJob:
 
 
 @bp.route("/<int:job_id>")
-@roles_required(*IMPORT_ROLES)
+@permission_required("core.import_estate")
 def job(job_id: int):
     job = _job_or_404(job_id)
     progress = progress_of(current_app, job)
@@ -139,7 +138,7 @@ def job(job_id: int):
 
 
 @bp.route("/<int:job_id>/progress")
-@roles_required(*IMPORT_ROLES)
+@permission_required("core.import_estate")
 def job_progress(job_id: int):
     """The job's progress for the page's script (polled every second)."""
     progress = progress_of(current_app, _job_or_404(job_id))

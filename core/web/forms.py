@@ -119,12 +119,13 @@ class StaffAccountForm(FlaskForm):
         Length(max=254)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, may_create_admins: bool = False, **kwargs):
         from core.accounts import Role
 
         super().__init__(*args, **kwargs)
-        self.role.choices = [SelectChoice(role.value, role.label)
-                             for role in Role if role.is_staff]
+        # Only an administrator makes another administrator.
+        self.role.choices = [SelectChoice(role.value, role.label) for role in Role
+                             if role.is_staff and (may_create_admins or role is not Role.ADMIN)]
 
 
 class EmptyForm(FlaskForm):

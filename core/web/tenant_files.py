@@ -17,7 +17,7 @@ from core.accounts import User
 from core.db import writes
 from core.estate import Lease, Person, current_lease, people_visible_to
 from core.extensions import db
-from core.personal_data import ERASED_NAME, erase_person
+from core.personal_data import erase_person
 from core.web.access import permission_required
 from core.web.forms import EraseForm, PeopleSearchForm
 
@@ -82,8 +82,9 @@ def tenant_file(person_id: int):
 def erase(person_id: int):
     """Erase a person (droit à l'effacement): a confirmation, then everything that names them
     goes, except what the law keeps (pseudonymised)."""
-    person = db.session.get(Person, person_id)
-    if person is None or person.last_name.startswith(ERASED_NAME):
+    person = db.session.scalar(select(Person).where(
+        Person.id == person_id, Person.erased_at.is_(None), people_visible_to(current_user)))
+    if person is None:
         abort(404)
     form = EraseForm()
     full_name = f"{person.first_name} {person.last_name}".strip()
