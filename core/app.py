@@ -245,6 +245,9 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     )
 
     app.jinja_loader = jinja_loader(app.config["THEMES_DIR"], app.config["THEME"])
+    # Templates (a landlord theme's too) see what a page shows, never the configuration and
+    # its secrets (secret key, mail password, database URL).
+    del app.jinja_env.globals["config"]
     app.jinja_env.filters["number"] = format_decimal  # 64,5 in French, 64.5 in English
     # Logging in, activating an account and asking for a reset link are throttled per address
     # and per account, before the CSRF check or any other work.
@@ -276,7 +279,8 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
         for values in registry.hook.extra_template_context(user=current_user):
             extra.update(values or {})
         return {"palier": PageHelpers(registry, asset_urls), "get_locale": get_locale,
-                "has_permission": has_permission, **extra}
+                "has_permission": has_permission,
+                "landlord_name": app.config["LANDLORD_NAME"], **extra}
 
 
 def _attempted_account() -> str:

@@ -46,11 +46,14 @@ def test_a_landlord_theme_cannot_override_back_office_templates(make_app, make_u
     (evil / "backoffice" / "admin" / "plugins.html").write_text("OVERRIDDEN")
     (evil / "portal" / "layout.html").write_text(
         '{% extends "base.html" %}{% set area = "portal" %}')
-    (evil / "accessibility.html").write_text("Landlord statement")
+    (evil / "accessibility.html").write_text(
+        "Landlord statement{{ ' (config: %s)' % (config is defined) }}")
 
     app = make_app(THEME="evil", THEMES_DIR=str(themes))
     client = app.test_client()
-    assert client.get("/accessibility").get_data(as_text=True) == "Landlord statement"
+    # The theme's page is used, but the configuration and its secrets are out of its reach.
+    assert client.get("/accessibility").get_data(as_text=True) == (
+        "Landlord statement (config: False)")
     login(client, make_user("admin"))
     home = client.get("/backoffice/").get_data(as_text=True)
     assert "OVERRIDDEN" not in home and app.config["SECRET_KEY"] not in home

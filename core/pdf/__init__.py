@@ -47,8 +47,8 @@ def render_pdf(template_name: str, /, *, locale: str | None = None, **context) -
     Needs an application context. ``locale`` is the document's language (the recipient's,
     e.g. ``user.locale``); by default the instance's first language, never the language of
     whoever happens to trigger the render, so the same data always gives the same document.
-    The template sees only ``context``, ``config``, ``pdf`` (:class:`PdfHelpers`) and the
-    translation functions: no request, session or current user.
+    The template sees only ``context``, ``landlord_name``, ``pdf`` (:class:`PdfHelpers`) and
+    the translation functions: no configuration, request, session or current user.
 
     Raises :class:`PdfTimeout` when WeasyPrint takes longer than ``PDF_TIMEOUT_SECONDS`` (its
     process is killed) and :class:`PdfError` when the document cannot be rendered. URLs the
@@ -59,7 +59,7 @@ def render_pdf(template_name: str, /, *, locale: str | None = None, **context) -
     language = locale or app.config["LANGUAGES"][0]
     with force_locale(language):
         html = app.jinja_env.get_template(template_name).render(
-            context, pdf=PdfHelpers(language))
+            context, pdf=PdfHelpers(language), landlord_name=app.config["LANDLORD_NAME"])
     job = {
         "html": html,
         "static_folders": [str(folder / "static") for folder in

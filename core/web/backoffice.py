@@ -41,6 +41,7 @@ def plugins():
             for info in sorted(reg.plugins.values(), key=lambda i: (i.source != "core", i.name))]
     return render_template("backoffice/admin/plugins.html", rows=rows,
                            namespaces=current_app.extensions.get("palier.namespaces", []),
+                           realtime_mode=current_app.config["SOCKETIO_ASYNC_MODE"],
                            permissions=sorted(permissions_of().values(), key=lambda p: p.name))
 
 
