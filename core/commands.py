@@ -83,7 +83,6 @@ def users_command():
 @with_appcontext
 def create_user_command(email, role, name, password):
     """Create a staff account (tenants activate theirs from their lease reference)."""
-    from core.extensions import db
     from core.staff import AccountError, create_staff_account
     from core.web.forms import MIN_PASSWORD_LENGTH
 
@@ -91,13 +90,13 @@ def create_user_command(email, role, name, password):
         raise click.BadParameter(f"at least {MIN_PASSWORD_LENGTH} characters",
                                  param_hint="--password")
     try:
-        user, link = create_staff_account(email, name, Role(role), password)
+        user, link, mailed = create_staff_account(email, name, Role(role), password)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"Created {user.role.value} account {user.email}.")
     if link:
-        click.echo(f"Invitation sent; the link to choose a password (valid 7 days): {link}")
+        click.echo(("Invitation sent" if mailed else "The invitation could NOT be mailed")
+                   + f"; the link to choose a password (valid 7 days): {link}")
 
 
 @click.group("audit")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import os
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
@@ -17,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives, Mail
 from jinja2 import TemplateNotFound
 
@@ -47,12 +50,25 @@ def init_mail(app) -> None:
     mail.init_app(app)
 
 
-def send_mail(to: str | list[str], subject: str, template: str, **context) -> str:
+class MailNotSent(RuntimeError):
+    """The relay refused or could not be reached: the caller tells the user to try again."""
+
+
+def send_mail(to: str | list[str], subject: str, template: str, *, locale: str | None = None,
+              **context) -> str:
     """Send ``mail/<template>.txt`` (and ``.html`` when the theme has one) to ``to``.
 
-    Links in mail are built from ``PUBLIC_URL`` by the caller, never from the request. Returns
-    the Message-ID, the key by which a receiver can tell a re-sent message from a new one.
+    ``locale`` is the recipient's language (by default the instance's first one, never the
+    language of whoever triggers the message); ``subject`` is translated in it when it is a
+    lazy string. Links in mail are built from ``PUBLIC_URL`` by the caller, never from the
+    request. Send after the commit that makes the message true. Returns the Message-ID, the key
+    by which a receiver can tell a re-sent message from a new one; raises :class:`MailNotSent`.
     """
+    with force_locale(locale or current_app.config["LANGUAGES"][0]):
+        return _send(to, str(subject), template, **context)
+
+
+def _send(to, subject: str, template: str, **context) -> str:
     recipients = [to] if isinstance(to, str) else list(to)
     context.setdefault("landlord", current_app.config["LANDLORD_NAME"])
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
@@ -69,7 +85,11 @@ def send_mail(to: str | list[str], subject: str, template: str, **context) -> st
         html = None
     if html is not None:
         message.attach_alternative(html, "text/html")
-    message.send()
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        log.error("Mail to %d recipient(s) not sent: %s", len(recipients), error)
+        raise MailNotSent(str(error)) from error
     return message_id
 
 
@@ -88,8 +108,12 @@ def forget_mail_to(emails: set[str], names: list[str]) -> int:
                 removed += 1
             elif raw.strip():
                 kept.append(raw)
-        if kept:
-            path.write_bytes(_SEPARATOR.join(kept) + _SEPARATOR)
+        if len(kept) == len([r for r in path.read_bytes().split(_SEPARATOR) if r.strip()]):
+            continue
+        if kept:  # replaced whole, never left half-written
+            spare = path.with_suffix(".tmp")
+            spare.write_bytes(_SEPARATOR.join(kept) + _SEPARATOR)
+            os.replace(spare, path)
         else:
             path.unlink()
     return removed

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.account_tokens import issue_link_token, public_url, revoke_links
 from core.accounts import Role, TokenPurpose, User, normalise_email
 from core.extensions import db
-from core.mail import send_mail
+from core.mail import MailNotSent, send_mail
 
 
 class AccountError(ValueError):
@@ -15,11 +16,11 @@ class AccountError(ValueError):
 
 
 def create_staff_account(email: str, display_name: str, role: Role,
-                         password: str | None = None) -> tuple[User, str | None]:
-    """Create a staff account; without a password, an invitation link goes to its address.
+                         password: str | None = None) -> tuple[User, str | None, bool]:
+    """Create a staff account (committed); without a password, an invitation link is mailed.
 
-    Returns the account and the invitation link (None when a password was given). The caller
-    commits.
+    Returns the account, the invitation link (None when a password was given) and whether the
+    invitation went out: when the relay fails, the caller hands the link over another way.
     """
     email = normalise_email(email)
     if role is Role.TENANT:
@@ -32,13 +33,18 @@ def create_staff_account(email: str, display_name: str, role: Role,
     db.session.add(user)
     db.session.flush()
     if password:
-        return user, None
+        db.session.commit()
+        return user, None, False
     _token, secret = issue_link_token(TokenPurpose.INVITATION, user)
+    db.session.commit()
     link = public_url("account.reset_password", secret=secret)
-    send_mail(email, _("Your account on %(landlord)s's platform",
-                       landlord=current_app.config["LANDLORD_NAME"]),
-              "invitation", name=user.display_name, role=role.label, url=link)
-    return user, link
+    try:
+        send_mail(email, _l("Your account on %(landlord)s's platform",
+                            landlord=current_app.config["LANDLORD_NAME"]),
+                  "invitation", name=user.display_name, role=role.label, url=link)
+    except MailNotSent:
+        return user, link, False
+    return user, link, True
 
 
 def set_active(user: User, active: bool) -> None:

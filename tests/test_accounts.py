@@ -295,3 +295,28 @@ def test_without_a_relay_mail_lands_in_the_admin_mailbox(app, make_user, login):
     login(admin, make_user("admin"))
     page = admin.get("/backoffice/admin/mailbox").get_data(as_text=True)
     assert "Choisir un nouveau mot de passe" in page and user.email in page
+
+
+def test_a_mail_relay_outage_is_explained_and_the_user_can_try_again(make_app, make_tenant,
+                                                                     make_user, login):
+    from core.testing.smtp import free_port
+
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+    tenant = make_tenant()
+    with app.app_context():  # a known address, and no account yet
+        user = db.session.get(User, tenant.id)
+        person = db.session.get(Person, user.person_id)
+        person.email = "aicha.haddad@example.org"
+        reference = person.household.leases[0].reference
+        db.session.delete(user)
+        db.session.commit()
+    response = post(app.test_client(), "/activate", lease_reference=reference,
+                    postcode="11000", email="aicha.haddad@example.org")
+    assert response.status_code == 503
+    assert "Veuillez réessayer dans quelques minutes" in response.get_data(as_text=True)
+    admin = app.test_client()
+    login(admin, make_user("admin"))
+    response = post(admin, "/backoffice/admin/users", display_name="Paul Roux",
+                    email="paul.roux@habitat-demo.fr", role="agent")
+    page = admin.get("/backoffice/admin/users").get_data(as_text=True)
+    assert "mais l’invitation n’a pas pu être envoyée" in page and "/password/reset/" in page

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from core.account_tokens import (
 from core.accounts import AccountToken, Role, TokenPurpose, User, normalise_email, utcnow
 from core.estate import Building, Dwelling, Entrance, Lease, Person, Residence
 from core.extensions import db
-from core.mail import send_mail
+from core.mail import MailNotSent, send_mail
 from core.web.access import login_only, public
 from core.web.auth import home_url_for
 from core.web.forms import (
@@ -31,6 +32,7 @@ from core.web.forms import (
 )
 
 bp = Blueprint("account", __name__)
+MAIL_FAILED = _l("We could not send the e-mail just now. Please try again in a few minutes.")
 _ACTIVATION = "palier_activation"
 
 
@@ -89,10 +91,13 @@ def activate():
         form.email.errors.append(_("This e-mail address is already used by another account."))
         return _form_page("account/activate.html", form, 400)
     token, code, nonce = issue_activation_code(person.id, email)
-    db.session.flush()
-    send_mail(email, _("Your activation code"), "activation_code", code=code,
-              name=person.first_name, url=public_url("account.activate_code"))
     db.session.commit()
+    try:
+        send_mail(email, _l("Your activation code"), "activation_code", code=code,
+                  name=person.first_name, url=public_url("account.activate_code"))
+    except MailNotSent:
+        form.email.errors.append(_(MAIL_FAILED))
+        return _form_page("account/activate.html", form, 503)
     session[_ACTIVATION] = {"token": token.id, "nonce": nonce}
     flash(_("A six-digit code was sent to %(email)s. It is valid for 30 minutes.",
             email=email), "info")
@@ -156,10 +161,14 @@ def forgot_password():
     user = User.by_email(form.email.data)
     if user is not None and user.active:
         _token, secret = issue_link_token(TokenPurpose.RESET, user)
-        send_mail(user.email, _("Choose a new password"), "password_reset",
-                  name=user.display_name, url=public_url("account.reset_password",
-                                                         secret=secret))
         db.session.commit()
+        try:
+            send_mail(user.email, _l("Choose a new password"), "password_reset",
+                      locale=user.locale, name=user.display_name,
+                      url=public_url("account.reset_password", secret=secret))
+        except MailNotSent:
+            form.email.errors.append(_(MAIL_FAILED))
+            return _form_page("account/forgot.html", form, 503)
     return render_template("account/forgot_sent.html", email=normalise_email(form.email.data))
 
 

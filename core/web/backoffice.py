@@ -61,15 +61,20 @@ def users():
     status = 200
     if form.validate_on_submit():
         try:
-            user, _link = create_staff_account(form.email.data, form.display_name.data,
-                                               Role(form.role.data))
+            user, link, mailed = create_staff_account(form.email.data, form.display_name.data,
+                                                      Role(form.role.data))
         except AccountError as error:
             form.email.errors.append(str(error))
             status = 400
         else:
-            db.session.commit()
-            flash(_("Account created for %(name)s: an invitation to choose a password was sent "
-                    "to %(email)s.", name=user.display_name, email=user.email), "success")
+            if mailed:
+                flash(_("Account created for %(name)s: an invitation to choose a password was "
+                        "sent to %(email)s.", name=user.display_name, email=user.email),
+                      "success")
+            else:
+                flash(_("Account created for %(name)s, but the invitation could not be sent. "
+                        "Give them this link, valid seven days: %(link)s",
+                        name=user.display_name, link=link), "error")
             return redirect(url_for("backoffice.users"))
     elif form.errors:
         status = 400
