@@ -58,7 +58,7 @@ DOCUMENT_TYPES = {"application/pdf": (".pdf", b"%PDF-")}
 # refusing the file also tells the sender.
 _POLYGLOT_MARKERS = (b"%pdf-", b"<html", b"<script", b"<svg", b"<?xml", b"<!doctype")
 _JPEG_QUALITY = 85
-_STORAGE_NAME = re.compile(r"^[0-9a-f]{48}$")
+_STORAGE_NAME = re.compile(r"[0-9a-f]{48}")
 _OWNER_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _UNSAFE_IN_NAMES = re.compile(r'[<>:"|?*]')
 
@@ -222,7 +222,7 @@ def visible_attachments(user) -> Select:
 
 def is_storage_name(value: str) -> bool:
     """Whether ``value`` has the shape of a generated storage name."""
-    return bool(_STORAGE_NAME.match(value))
+    return bool(_STORAGE_NAME.fullmatch(value))
 
 
 def storage_root(app=None) -> Path:

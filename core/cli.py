@@ -58,7 +58,6 @@ def init_command(demo, force):
     """Prepare the instance folder: a configuration with a fresh secret key."""
     folder = default_instance_path()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "uploads").mkdir(exist_ok=True)
     config_file = folder / "config.py"
     if config_file.exists() and not force:
         click.echo(f"{config_file} already exists; left unchanged.")

@@ -102,6 +102,8 @@ class CorePlugin(PersonalData, Plugin):
                 NavItem(_("Home"), url_for("portal.home"), "portal.home", order=0),
                 NavItem(_("My history"), url_for("portal.timeline"), "portal.timeline",
                         order=900),
+                NavItem(_("My password"), url_for("account.change_password"),
+                        "account.change_password", order=990),
             ]
         if area == "backoffice":
             # Each entry shows when its page would open: the same permission decides both.
@@ -119,6 +121,8 @@ class CorePlugin(PersonalData, Plugin):
             if user.role is Role.ADMIN:
                 items.append(NavItem(_("Plugins"), url_for("backoffice.plugins"),
                                      "backoffice.plugins", order=950))
+            items.append(NavItem(_("My password"), url_for("account.change_password"),
+                                 "account.change_password", order=990))
             return items
         return []
 
@@ -130,7 +134,7 @@ class CorePlugin(PersonalData, Plugin):
             cards.append(Card(
                 _("My home"),
                 _("%(kind)s of %(surface)s m², floor %(floor)s — %(address)s",
-                  kind=home.kind, surface=_number(home.surface_m2),
+                  kind=home.kind, surface=format_decimal(home.surface_m2),
                   floor=home.floor, address=", ".join(home.address_lines)),
                 url_for("portal.dwelling"), icon="home", order=10))
         cards.append(Card(_("My history"),
@@ -149,9 +153,9 @@ class CorePlugin(PersonalData, Plugin):
             select(func.count(User.id)).where(User.role == Role.TENANT, User.active))
         widgets = [
             Widget(_("Estate"), _("%(count)s residences", count=residences),
-                   figure=_number(dwellings) + " " + _("dwellings"), order=10),
+                   figure=format_decimal(dwellings) + " " + _("dwellings"), order=10),
             Widget(_("Tenant accounts"), _("Tenants who can use the portal."),
-                   figure=_number(tenants), order=20),
+                   figure=format_decimal(tenants), order=20),
         ]
         if user.role is Role.ADMIN:
             widgets.append(Widget(_("Plugins"), _("Enabled plugins and their routes."),
@@ -183,8 +187,5 @@ class CorePlugin(PersonalData, Plugin):
                     channel="lease"))
         return entries
 
-
-def _number(value) -> str:
-    return format_decimal(value)
 
 

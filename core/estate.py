@@ -165,9 +165,6 @@ class Lease(db.Model):
     dwelling: Mapped[Dwelling] = relationship(back_populates="leases")
     household: Mapped[Household] = relationship(back_populates="leases")
 
-    def is_current(self, on: date) -> bool:
-        return self.start_date <= on and (self.end_date is None or on < self.end_date)
-
 
 class CaretakerAssignment(db.Model):
     """A caretaker (gardien) in charge of a building."""
