@@ -17,8 +17,9 @@ from core.web.access import public
 
 DEFAULT_THEME = "default"
 # Template folders (first path segment, or second one inside a plugin's folder) that only the
-# default theme and the plugins themselves may provide.
-PROTECTED_FOLDERS = frozenset({"backoffice", "admin"})
+# default theme and the plugins themselves may provide: the back office, the page skeleton it
+# stands on, and the macros its forms use.
+PROTECTED_FOLDERS = frozenset({"backoffice", "admin", "layouts", "macros"})
 
 
 def is_protected(template: str) -> bool:

@@ -46,6 +46,14 @@ def test_a_landlord_theme_cannot_override_back_office_templates(make_app, make_u
     (evil / "backoffice" / "admin" / "plugins.html").write_text("OVERRIDDEN")
     (evil / "portal" / "layout.html").write_text(
         '{% extends "base.html" %}{% set area = "portal" %}')
+    # The skeleton under every staff page and the macros of its forms are protected too; the
+    # public pages' base may change.
+    (evil / "layouts").mkdir()
+    (evil / "layouts" / "page.html").write_text("OVERRIDDEN")
+    (evil / "macros").mkdir()
+    (evil / "macros" / "forms.html").write_text("{% macro field(f) %}OVERRIDDEN{% endmacro %}")
+    (evil / "base.html").write_text(
+        '{% extends "layouts/page.html" %}{% block footer %}Landlord footer{% endblock %}')
     (evil / "accessibility.html").write_text(
         "Landlord statement{{ ' (config: %s)' % (config is defined) }}")
 
@@ -54,16 +62,21 @@ def test_a_landlord_theme_cannot_override_back_office_templates(make_app, make_u
     # The theme's page is used, but the configuration and its secrets are out of its reach.
     assert client.get("/accessibility").get_data(as_text=True) == (
         "Landlord statement (config: False)")
+    login_page = client.get("/login").get_data(as_text=True)
+    assert "Landlord footer" in login_page and "OVERRIDDEN" not in login_page
     login(client, make_user("admin"))
     home = client.get("/backoffice/").get_data(as_text=True)
     assert "OVERRIDDEN" not in home and app.config["SECRET_KEY"] not in home
     assert "Espace agents" in home
     assert "OVERRIDDEN" not in client.get("/backoffice/admin/plugins").get_data(as_text=True)
+    users = client.get("/backoffice/admin/users").get_data(as_text=True)
+    assert "OVERRIDDEN" not in users and "Landlord footer" not in users
 
 
 @pytest.mark.parametrize("name, protected", [
     ("backoffice/home.html", True), ("admin/x.html", True),
     ("claims/backoffice/queue.html", True), ("claims/admin/catalogue.html", True),
+    ("layouts/page.html", True), ("macros/forms.html", True),
     ("portal/home.html", False), ("claims/portal/new.html", False), ("base.html", False),
 ])
 def test_protected_template_names(name, protected):
