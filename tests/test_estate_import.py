@@ -401,7 +401,7 @@ def test_the_upload_page_in_a_browser_shows_progress_then_the_report(
     page.on("response", lambda r: polled.append(r.json()) if r.url.endswith("/progress")
             else None)
     page.get_by_label("Fichier CSV exporté de votre logiciel de gestion").set_input_files(
-        str(big_file(tmp_path, 30000)))
+        str(big_file(tmp_path, 60000)))  # several seconds of work: the bar is seen moving
     page.get_by_role("button", name="Importer le fichier").click()
     page.wait_for_url("**/backoffice/estate/import/*")
     bar = page.get_by_label("Avancement de l’import")
@@ -410,7 +410,7 @@ def test_the_upload_page_in_a_browser_shows_progress_then_the_report(
     page.get_by_role("heading", name="Import terminé").wait_for(timeout=60000)
     assert polled and polled[-1]["percent"] == 100 and polled[-1]["finished"]
     assert any(not news["finished"] for news in polled)
-    assert "30\u202f000 lignes importées." in page.locator("main").inner_text()
+    assert "60\u202f000 lignes importées." in page.locator("main").inner_text()
     assert_accessible(page)
 
 
