@@ -206,10 +206,15 @@ def record(action: str, *, obj=None, person_id: int | None = None,
     _append(db.session.connection(), [_event(action, object_type, object_id, person_id, clean)])
 
 
-def record_summary(connection, action: str, detail: dict) -> None:
+def record_summary(connection, action: str, detail: dict,
+                   actor: tuple[int, str] | None = None) -> None:
     """Add one event summing up a bulk change written with Core statements on ``connection``
-    (which the ORM's flush events do not see), in that connection's transaction."""
-    _append(connection, [_event(action, None, None, None, masked(detail))])
+    (which the ORM's flush events do not see), in that connection's transaction. ``actor``
+    (user id, e-mail) names who asked when the work runs outside their request."""
+    event = _event(action, None, None, None, masked(detail))
+    if actor is not None:
+        event["actor_id"], event["actor_label"] = actor
+    _append(connection, [event])
 
 
 def _event(action, object_type, object_id, person_id, detail) -> dict:

@@ -623,11 +623,14 @@ def _caretaker_accounts() -> dict[str, int]:
 
 
 def import_estate(path: str | Path, *, dry_run: bool = False,
-                  progress: Progress = _no_progress) -> ImportResult:
+                  progress: Progress = _no_progress, file_name: str | None = None,
+                  actor: tuple[int, str] | None = None) -> ImportResult:
     """Check a file, then write it unless it has problems (or ``dry_run`` asks not to).
 
     A dry run goes through the writing pass too, inside a transaction rolled back at the end,
     so that its counts say exactly what a real import would change. Needs an app context.
+    ``file_name`` and ``actor`` (user id, e-mail) go to the audit log when the import runs
+    away from the request that asked for it (a back-office upload).
     """
     result = ImportResult(dry_run=dry_run)
     caretakers = _caretaker_accounts()
@@ -654,8 +657,8 @@ def import_estate(path: str | Path, *, dry_run: bool = False,
         else:
             # Rows written in bulk escape the per-row change records: one event sums them up.
             audit.record_summary(connection, "estate_import",
-                                 {"file": Path(path).name, "lines": result.lines,
-                                  "counts": result.counts})
+                                 {"file": file_name or Path(path).name, "lines": result.lines,
+                                  "counts": result.counts}, actor=actor)
             transaction.commit()
             result.written = True
     return result

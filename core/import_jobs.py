@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import JSON, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.accounts import utcnow
+from core.accounts import User, utcnow
 from core.estate_import import ImportResult, import_estate
 from core.extensions import db
 
@@ -160,7 +160,11 @@ def _record(job_id: int, **values) -> None:
 def _run(app, job_id: int, path: Path, dry_run: bool) -> None:
     with app.app_context():
         try:
-            result = import_estate(path, dry_run=dry_run, progress=_Reporter(app, job_id))
+            job = db.session.get(ImportJob, job_id)
+            uploader = db.session.get(User, job.user_id) if job.user_id else None
+            actor = (uploader.id, uploader.email) if uploader is not None else None
+            result = import_estate(path, dry_run=dry_run, progress=_Reporter(app, job_id),
+                                   file_name=job.filename, actor=actor)
             _record(job_id, state=DONE if result.ok else REJECTED, result=result.to_json(),
                     finished_at=utcnow())
         except Exception:

@@ -289,6 +289,12 @@ def test_an_admin_uploads_follows_the_progress_and_reads_the_report(
     assert "<th scope=\"row\">Logements</th>\n        <td>3</td>" in page
     with app.app_context():
         assert row_counts()["Person"] == 3
+        from core.audit import AuditEvent
+
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "estate_import"))
+        assert (event.actor_id, event.actor_label) == (admin.id, admin.email)
+        assert event.detail["file"] == "patrimoine.csv"  # the name uploaded, not the stored one
     listing = client.get("/backoffice/estate/import/").get_data(as_text=True)
     assert "patrimoine.csv" in listing and "Terminé" in listing
 
