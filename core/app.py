@@ -259,6 +259,9 @@ def _init_web(app: Flask, registry: PluginRegistry) -> None:
     limiter.limit(lambda: app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"], methods=["POST"],
                   key_func=_attempted_account,
                   exempt_when=lambda: request.endpoint != "auth.login")(auth.bp)
+    limiter.limit(lambda: app.config["ACTIVATION_RATE_LIMIT_PER_LEASE"], methods=["POST"],
+                  key_func=_attempted_lease,
+                  exempt_when=lambda: request.endpoint != "account.activate")(account.bp)
     for blueprint in (theme_static, auth.bp, account.bp, public.bp, portal.bp, backoffice.bp,
                       attachments.bp, tenant_files.bp, audit_log.bp, estate_import.bp):
         app.register_blueprint(blueprint)
@@ -288,6 +291,11 @@ def _attempted_account() -> str:
     from core.accounts import normalise_email
 
     return "account:" + normalise_email(request.form.get("email", ""))
+
+
+def _attempted_lease() -> str:
+    """The lease an activation attempt names (guessing addresses for one lease is slowed)."""
+    return "lease:" + request.form.get("lease_reference", "").strip().upper()
 
 
 class PageHelpers:

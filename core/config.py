@@ -100,6 +100,8 @@ class Defaults:
     # Login attempts evaluated per account, whatever the address: slows password guessing
     # without ever locking the owner out for good.
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "100 per hour"
+    # Account activation attempts evaluated per lease reference, whatever the address.
+    ACTIVATION_RATE_LIMIT_PER_LEASE = "10 per hour"
     # Session lifetime of a remembered login, in days (at most 30).
     REMEMBER_DAYS = 30
     # Server bind address and port for `palier serve`.

@@ -320,3 +320,17 @@ def test_a_mail_relay_outage_is_explained_and_the_user_can_try_again(make_app, m
                     email="paul.roux@habitat-demo.fr", role="agent")
     page = admin.get("/backoffice/admin/users").get_data(as_text=True)
     assert "mais l’invitation n’a pas pu être envoyée" in page and "/password/reset/" in page
+
+
+def test_activation_attempts_are_throttled_per_lease(make_app, smtp_server):
+    app = make_app(ACTIVATION_RATE_LIMIT_PER_LEASE="2 per hour", MAIL_SERVER=smtp_server.host,
+                   MAIL_PORT=smtp_server.port)
+    codes = []
+    for n in range(3):
+        client = app.test_client()
+        token = csrf_token(client, "/activate")
+        codes.append(client.post("/activate", environ_base={"REMOTE_ADDR": f"10.1.1.{n}"},
+                                 data={"csrf_token": token, "lease_reference": "BAIL-42",
+                                       "postcode": "11000",
+                                       "email": f"guess{n}@example.org"}).status_code)
+    assert codes == [400, 400, 429]
