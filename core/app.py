@@ -71,9 +71,7 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
     init_mail(app)
     _init_i18n(app, registry)
     _init_web(app, registry)
-    app.extensions["socketio_namespaces"] = flatten(
-        registry.hook.register_socketio_namespaces())
-    init_realtime(app, app.extensions["socketio_namespaces"])
+    init_realtime(app, flatten(registry.hook.register_socketio_namespaces()))
     _init_cli(app, registry)
     return app
 

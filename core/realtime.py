@@ -90,7 +90,7 @@ def init_realtime(app, namespaces) -> SocketIO:
             )
         seen.add(namespace.namespace)
         socketio.on_namespace(namespace)
-    app.extensions["palier.namespaces"] = sorted(seen)
+    app.extensions["palier.namespaces"] = list(namespaces)
     return socketio
 
 

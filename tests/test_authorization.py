@@ -145,7 +145,7 @@ def namespace_events(namespace) -> list[str]:
 
 def test_every_socket_event_answers_every_role_as_declared(socket_app, make_user):
     socketio = socketio_of(socket_app)
-    namespaces = socket_app.extensions["socketio_namespaces"]
+    namespaces = socket_app.extensions["palier.namespaces"]
     failures = []
     for namespace in namespaces:
         for role in ROLES:
@@ -174,7 +174,7 @@ def test_a_socket_loses_its_rights_when_its_session_ends(socket_app, make_user):
 
     member = make_user("committee_member")
     http = client_as(socket_app, member)
-    votes = socket_app.extensions["socketio_namespaces"][0].votes
+    votes = socket_app.extensions["palier.namespaces"][0].votes
     socketio = socketio_of(socket_app)
     sio = socketio.test_client(socket_app, namespace="/committeedemo", flask_test_client=http)
     sio.emit("vote", {"n": 0}, namespace="/committeedemo")

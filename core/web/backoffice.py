@@ -40,7 +40,8 @@ def plugins():
     rows = [(info, plugin_routes(current_app, info))
             for info in sorted(reg.plugins.values(), key=lambda i: (i.source != "core", i.name))]
     return render_template("backoffice/admin/plugins.html", rows=rows,
-                           namespaces=current_app.extensions.get("palier.namespaces", []),
+                           namespaces=sorted(n.namespace for n in
+                                             current_app.extensions["palier.namespaces"]),
                            realtime_mode=current_app.config["SOCKETIO_ASYNC_MODE"],
                            permissions=sorted(permissions_of().values(), key=lambda p: p.name))
 
