@@ -134,7 +134,8 @@ def generate(path: Path, seed: int = 125900) -> dict:
 def _environment(instance: Path, database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PALIER_")}
     env.update(PALIER_INSTANCE_PATH=str(instance), PALIER_SECRET_KEY=secrets.token_hex(32),
-               PALIER_ENVIRONMENT="production", PALIER_DATABASE_URL=database_url)
+               PALIER_ENVIRONMENT="production", PALIER_DATABASE_URL=database_url,
+               PALIER_MAIL_KEEP_LOCALLY="true")
     return env
 
 

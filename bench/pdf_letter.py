@@ -119,6 +119,7 @@ def main(argv=None) -> int:
             "ENVIRONMENT": "production", "SECRET_KEY": secrets.token_hex(32),
             "INSTANCE_PATH": str(Path(tmp) / "instance"), "PLUGINS": ["bench"],
             "THEME": "demo", "LANDLORD_NAME": "Habitat Démo", "PDF_WORKERS": 2,
+            "MAIL_KEEP_LOCALLY": True,
         }, extra_plugins={"bench": BenchLetters(folder)})
         with app.app_context():
             results = measure(app, options)

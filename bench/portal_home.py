@@ -170,6 +170,7 @@ def server_environment(instance_path: Path) -> dict:
         PALIER_INSTANCE_PATH=str(instance_path),
         PALIER_SECRET_KEY=secrets.token_hex(32),
         PALIER_ENVIRONMENT="production",
+        PALIER_MAIL_KEEP_LOCALLY="true",  # no mail relay on a benchmark machine
         # The working tree is shared with other people: leave no __pycache__ behind.
         PYTHONDONTWRITEBYTECODE="1",
     )

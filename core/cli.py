@@ -71,6 +71,7 @@ def init_command(demo, force):
         lines += [
             'LANDLORD_NAME = "Habitat Démo"',
             'THEME = "demo"',
+            "MAIL_KEEP_LOCALLY = True  # no relay in a demo: read mail on the Mailbox page",
             "import core.plugins as _plugins  # noqa: E402 - every built-in plugin",
             "PLUGINS = list(_plugins.BUILTIN_PLUGINS)",
         ]

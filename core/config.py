@@ -104,6 +104,10 @@ class Defaults:
     ACTIVATION_RATE_LIMIT_PER_LEASE = "10 per hour"
     # Session lifetime of a remembered login, in days (at most 30).
     REMEMBER_DAYS = 30
+    # Without a mail relay (MAIL_SERVER), keep mail in the instance's mailbox, read by
+    # administrators: for development and demonstrations only. In production without a relay
+    # and without this, Palier refuses to start.
+    MAIL_KEEP_LOCALLY = False
     # Server bind address and port for `palier serve`.
     SERVE_HOST = "127.0.0.1"
     SERVE_PORT = 5000

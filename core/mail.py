@@ -23,6 +23,8 @@ from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives, Mail
 from jinja2 import TemplateNotFound
 
+from core.config import ConfigError
+
 log = logging.getLogger("palier.mail")
 mail = Mail()
 _SEPARATOR = b"\n" + b"-" * 79 + b"\n"
@@ -38,11 +40,15 @@ def init_mail(app) -> None:
     if app.config.get("MAIL_SERVER"):
         app.config["MAIL_BACKEND"] = "smtp"
     else:
+        # Kept mail holds live codes and reset links: in production, only on purpose (a demo).
+        if app.config["ENVIRONMENT"] == "production" and not app.config["MAIL_KEEP_LOCALLY"]:
+            raise ConfigError(
+                "No mail relay: set PALIER_MAIL_SERVER (and PALIER_MAIL_PORT, ..._USERNAME, "
+                "..._PASSWORD, ..._USE_TLS) so that tenants receive their codes and links, or "
+                "PALIER_MAIL_KEEP_LOCALLY=true for a demonstration, where administrators read "
+                "every message (codes and links included) on the Mailbox page.")
         app.config["MAIL_BACKEND"] = "file"
         app.config["MAIL_FILE_PATH"] = str(mailbox_folder(app))
-        if app.config["ENVIRONMENT"] == "production":
-            log.warning("No MAIL_SERVER: mail is kept in %s (administrators' mailbox page), "
-                        "not delivered.", app.config["MAIL_FILE_PATH"])
     host = urlsplit(app.config["PUBLIC_URL"]).hostname or "localhost"
     app.config.setdefault("MAIL_DEFAULT_SENDER",
                           f"{app.config['LANDLORD_NAME']} <ne-pas-repondre@{host}>")

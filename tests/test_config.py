@@ -21,7 +21,8 @@ def build(instance, monkeypatch, env=None, test_config=None, instance_config=Non
         monkeypatch.setenv(key, value)
     if instance_config is not None:
         (instance / "config.py").write_text(instance_config, encoding="utf-8")
-    settings = {"INSTANCE_PATH": str(instance)}
+    # No mail relay here: keep mail locally, except where a test says otherwise.
+    settings = {"INSTANCE_PATH": str(instance), "MAIL_KEEP_LOCALLY": True}
     settings.update(test_config or {})
     return create_app(settings)
 
@@ -98,3 +99,12 @@ def test_database_url_uses_psycopg_for_postgresql(instance, monkeypatch):
 def test_sqlite_database_lives_in_the_instance_folder(instance, monkeypatch):
     app = build(instance, monkeypatch, env={"PALIER_SECRET_KEY": "k"})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance}/palier.sqlite3"
+
+
+def test_production_without_a_mail_relay_refuses_to_start(instance, monkeypatch):
+    with pytest.raises(ConfigError, match="PALIER_MAIL_SERVER"):
+        build(instance, monkeypatch, env={"PALIER_SECRET_KEY": "k"},
+              test_config={"MAIL_KEEP_LOCALLY": False})
+    app = build(instance, monkeypatch, env={"PALIER_SECRET_KEY": "k",
+                                            "PALIER_MAIL_SERVER": "smtp.example.org"})
+    assert app.config["MAIL_BACKEND"] == "smtp"

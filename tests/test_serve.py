@@ -19,7 +19,8 @@ PALIER = [sys.executable, "-c", "from core.cli import main; main()"]
 def instance(tmp_path):
     """A fresh instance folder, prepared as `make run` does (init, db upgrade)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PALIER_")}
-    env.update(PALIER_INSTANCE_PATH=str(tmp_path), PYTHONWARNINGS="ignore")
+    env.update(PALIER_INSTANCE_PATH=str(tmp_path), PYTHONWARNINGS="ignore",
+               PALIER_MAIL_KEEP_LOCALLY="true")
     subprocess.run([*PALIER, "init"], env=env, check=True, capture_output=True, cwd=ROOT)
     subprocess.run([*PALIER, "db", "upgrade"], env=env, check=True, capture_output=True,
                    cwd=ROOT)
