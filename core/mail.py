@@ -108,13 +108,11 @@ def forget_mail_to(emails: set[str], names: list[str]) -> int:
     if not needles or not folder.is_dir():
         return 0
     for path in folder.glob("*.log"):
-        kept = []
-        for raw in path.read_bytes().split(_SEPARATOR):
-            if raw.strip() and any(needle in _searchable(raw) for needle in needles):
-                removed += 1
-            elif raw.strip():
-                kept.append(raw)
-        if len(kept) == len([r for r in path.read_bytes().split(_SEPARATOR) if r.strip()]):
+        messages = [raw for raw in path.read_bytes().split(_SEPARATOR) if raw.strip()]
+        kept = [raw for raw in messages
+                if not any(needle in _searchable(raw) for needle in needles)]
+        removed += len(messages) - len(kept)
+        if len(kept) == len(messages):
             continue
         if kept:  # replaced whole, never left half-written
             spare = path.with_suffix(".tmp")
