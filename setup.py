@@ -20,7 +20,7 @@ setup(
             "migrations/versions/*.py",
         ],
         "plugins": ["*/templates/**/*", "*/static/**/*", "*/translations/*/LC_MESSAGES/*",
-                    "*/migrations/versions/*.py"],
+                    "*/migrations/versions/*.py", "*/messages/**/*"],
     },
     install_requires=[
         "Flask>=3.1,<4",
@@ -46,6 +46,9 @@ setup(
         # PDFs. Each WeasyPrint major version may lay documents out differently, so the bound
         # is one major version: same data, same PDF bytes (docs/pdf.md).
         "weasyprint>=70,<71",
+        "icalendar>=6.1,<8",
+        # Time zones of quiet hours and appointments, where the system has no tz database.
+        "tzdata>=2024.1,<2028",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],

@@ -25,7 +25,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 # Built-in plugins, by name: "module:attribute". Listed explicitly, never discovered, so that
 # what a landlord runs is what this file says.
-BUILTIN_PLUGINS: dict[str, str] = {}
+BUILTIN_PLUGINS: dict[str, str] = {
+    "notifications": "plugins.notifications:NotificationsPlugin",
+}
 
 # The core's own contributions, registered through the same hooks (marked trylast).
 CORE_PLUGINS: dict[str, str] = {"core": "core.defaults:CorePlugin"}

@@ -1,0 +1,80 @@
+"""Messages in a person's history: the timeline, the data export and the erasure."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, or_, select
+
+from core.contributions import TimelineEntry
+from core.extensions import db
+from plugins.notifications.kinds import kinds
+from plugins.notifications.models import Message, OptOut, Preference, Profile, Status
+
+STATUS_LABELS = {
+    Status.QUEUED: _l("waiting to be sent"),
+    Status.SENDING: _l("being sent"),
+    Status.SENT: _l("sent"),
+    Status.DELIVERED: _l("delivered"),
+    Status.FAILED: _l("could not be sent"),
+    Status.BOUNCED: _l("returned undelivered"),
+    Status.CANCELLED: _l("cancelled"),
+}
+
+# The timeline shows at most this many messages (the newest).
+TIMELINE_LIMIT = 200
+
+
+def status_label(status: Status | str) -> str:
+    return str(STATUS_LABELS.get(Status(status), status))
+
+
+def kind_label(name: str) -> str:
+    kind = kinds().get(name)
+    return str(kind.label) if kind is not None else name
+
+
+def timeline_entries(person, since):
+    query = (select(Message).where(Message.person_id == person.id)
+             .order_by(Message.created_at.desc()).limit(TIMELINE_LIMIT))
+    if since is not None:
+        query = query.where(Message.created_at >= since)
+    entries = []
+    for message in db.session.scalars(query):
+        title = message.sent_subject or kind_label(message.kind)
+        entries.append(TimelineEntry(
+            message.sent_at or message.created_at, title,
+            _("Message %(status)s.", status=status_label(message.status)),
+            channel=message.channel))
+    return entries
+
+
+def personal_data(person):
+    messages = db.session.scalars(select(Message).where(Message.person_id == person.id)
+                                  .order_by(Message.created_at)).all()
+    preferences = db.session.scalars(select(Preference).where(
+        Preference.person_id == person.id)).all()
+    profile = db.session.get(Profile, person.id)
+    return {
+        "messages": [{"type": m.kind, "canal": m.channel, "adresse": m.address,
+                      "etat": m.status.value, "cree_le": m.created_at, "envoye_le": m.sent_at,
+                      "objet": m.sent_subject, "texte": m.sent_text,
+                      "historique": [{"date": e.at, "etat": e.status, "detail": e.detail}
+                                     for e in m.events]}
+                     for m in messages],
+        "preferences": {p.kind: p.channel for p in preferences},
+        "besoins": None if profile is None else {
+            "sans_smartphone": profile.no_smartphone,
+            "deficience_visuelle": profile.visual_impairment},
+    }
+
+
+def erase_personal_data(person):
+    """Messages (their payloads and proofs), preferences, needs and opt-outs of the person's
+    addresses go; nothing queued for them is sent afterwards."""
+    addresses = [a for a in (person.email, person.phone) if a]
+    db.session.execute(delete(Message).where(Message.person_id == person.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(Preference).where(Preference.person_id == person.id))
+    db.session.execute(delete(Profile).where(Profile.person_id == person.id))
+    if addresses:
+        db.session.execute(delete(OptOut).where(or_(*(OptOut.address == a for a in addresses))))
