@@ -73,6 +73,17 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o core/translations/messages.pot .
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d core/translations
+	# Each built-in plugin keeps its own catalogue, beside its code.
+	for cfg in plugins/*/babel.cfg; do \
+	  dir=$$(dirname $$cfg); \
+	  $(BIN)/pybabel extract -F $$cfg -k _l --no-location --sort-output -o $$dir/translations/messages.pot $$dir || exit 1; \
+	  if [ -f $$dir/translations/fr/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i $$dir/translations/messages.pot -d $$dir/translations --no-fuzzy-matching || exit 1; \
+	  else \
+	    $(BIN)/pybabel init -i $$dir/translations/messages.pot -d $$dir/translations -l fr || exit 1; \
+	  fi; \
+	  $(BIN)/pybabel compile -d $$dir/translations || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

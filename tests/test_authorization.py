@@ -29,7 +29,9 @@ def sample_url(rule) -> str:
 @pytest.fixture
 def table_app(make_app):
     # CSRF is checked before any view: switched off here so that the view's own policy answers.
-    return make_app(plugins=["noticeboard"], WTF_CSRF_ENABLED=False)
+    from core.plugins import BUILTIN_PLUGINS
+
+    return make_app(plugins=[*BUILTIN_PLUGINS, "noticeboard"], WTF_CSRF_ENABLED=False)
 
 
 @pytest.fixture

@@ -48,7 +48,10 @@ def test_errors_are_explained_in_french(client):
 
 
 def test_compiled_catalogues_match_their_sources():
-    for po_path in ROOT.glob("core/translations/*/LC_MESSAGES/messages.po"):
+    catalogues = [*ROOT.glob("core/translations/*/LC_MESSAGES/messages.po"),
+                  *ROOT.glob("plugins/*/translations/*/LC_MESSAGES/messages.po")]
+    assert len(catalogues) >= 2
+    for po_path in catalogues:
         with open(po_path, "rb") as po_file:
             source = {m.id: m.string for m in read_po(po_file) if m.id}
         with open(po_path.with_suffix(".mo"), "rb") as mo_file:
@@ -58,8 +61,11 @@ def test_compiled_catalogues_match_their_sources():
 
 
 def test_every_message_of_the_code_is_in_the_catalogue():
-    with open(ROOT / "core/translations/messages.pot", "rb") as pot_file:
-        template = {m.id for m in read_po(pot_file) if m.id}
-    with open(ROOT / "core/translations/fr/LC_MESSAGES/messages.po", "rb") as po_file:
-        french = {m.id for m in read_po(po_file) if m.id}
-    assert template <= french
+    for folder in [ROOT / "core", *ROOT.glob("plugins/*")]:
+        if not (folder / "translations/messages.pot").exists():
+            continue
+        with open(folder / "translations/messages.pot", "rb") as pot_file:
+            template = {m.id for m in read_po(pot_file) if m.id}
+        with open(folder / "translations/fr/LC_MESSAGES/messages.po", "rb") as po_file:
+            french = {m.id for m in read_po(po_file) if m.id}
+        assert template <= french, f"run `make translations` for {folder.name}"
