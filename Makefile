@@ -57,7 +57,9 @@ run: system-run-deps $(VENV)/.installed
 	$(BIN)/palier db upgrade
 	$(BIN)/palier demo
 	@echo "Palier serves on http://127.0.0.1:5000 (Ctrl+C to stop)"
-	$(BIN)/palier serve --host 127.0.0.1 --port 5000
+	# A worker delivers the notifications outbox beside the web server.
+	$(BIN)/palier worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(BIN)/palier serve --host 127.0.0.1 --port 5000
 
 # The whole suite on SQLite, then again on a throw-away PostgreSQL server.
 test: install-test

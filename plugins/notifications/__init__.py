@@ -131,6 +131,9 @@ class NotificationsPlugin(Plugin):
             Permission("notifications.retry", _l("Send a failed message again"), office),
             Permission("notifications.send_test", _l("Send a test message on any channel"),
                        {Role.ADMIN}),
+            Permission("notifications.edit_texts",
+                       _l("Edit the texts of the messages, preview and test them"),
+                       {Role.ADMIN}),
         ]
 
     @hookimpl

@@ -64,8 +64,11 @@ def notify_test(channel, address, locale, timeout):
     messages = notify(None, "notifications.test", {"sent_by": "palier notify test"},
                       event=f"test:{uuid.uuid4().hex}", channel=channel, address=address,
                       locale=locale or current_app.config["LANGUAGES"][0])
-    db.session.commit()
+    db.session.flush()
     message_id = messages[0].id
+    # Committed, and no transaction left open: on SQLite an open one would hold the write
+    # lock the worker needs.
+    db.session.commit()
     click.echo(f"Message {message_id} queued for {channel}.")
     deadline = time.monotonic() + timeout
     worker = Worker(current_app._get_current_object(), name="notify-test", poll_seconds=0.2)
@@ -79,9 +82,11 @@ def notify_test(channel, address, locale, timeout):
                 click.echo("A worker is running: waiting for it to deliver.")
         db.session.expire_all()
         message = db.session.get(Message, message_id)
-        if message.status not in (Status.QUEUED, Status.SENDING):
+        status, last_error = message.status, message.last_error
+        db.session.rollback()
+        if status not in (Status.QUEUED, Status.SENDING):
             break
-        if message.last_error and own_worker:
+        if last_error and own_worker:
             break  # a temporary failure: retried later, but the operator wants to know now
         time.sleep(0.2)
     message = db.session.get(Message, message_id)

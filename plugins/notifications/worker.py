@@ -150,8 +150,8 @@ class Worker:
         no message is due when ``until_idle``. Returns how many messages were handled."""
         handled = batches = 0
         with self.app.app_context():
-            self._take_sqlite_lock()
             try:
+                self._take_sqlite_lock()
                 while not self.stopping:
                     done = self.run_once()
                     handled += done
