@@ -2,6 +2,7 @@
 import io
 import json
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,19 @@ def planted_everywhere(app, client, login, make_tenant, make_user):
     agent = app.test_client()
     login(agent, make_user("agent"))
     agent.get(f"/backoffice/people/{tenant.person_id}")  # audit: the file was viewed
+    if "notifications" in app.config["PLUGINS"]:  # outbox payload, proof of what was sent
+        from plugins.notifications import notify
+        from plugins.notifications.worker import Worker
+
+        with app.app_context():
+            notify(db.session.get(Person, tenant.person_id), "notifications.notice",
+                   {"title": f"Avis pour {MARKER}", "body": f"Bonjour {MARKER}",
+                    "residence": "R"}, event="notice:planted")
+            notify(db.session.get(Person, tenant.person_id), "notifications.notice",
+                   {"title": f"Avis pour {MARKER}", "body": "b", "residence": "R"},
+                   event="notice:planted-later", not_before=datetime(2100, 1, 1))
+            db.session.commit()
+        Worker(app, poll_seconds=0).run(until_idle=True)
     return tenant
 
 
@@ -105,7 +119,9 @@ def test_erasing_a_person_leaves_no_trace_but_the_pseudonymised_lease(app, make_
                                                                        make_user, login):
     tenant_client = app.test_client()
     tenant = planted_everywhere(app, tenant_client, login, make_tenant, make_user)
-    assert len(occurrences(app, MARKER)) >= 5  # the marker really is everywhere
+    planted = occurrences(app, MARKER)
+    assert len(planted) >= 5  # the marker really is everywhere
+    assert any(place.startswith("notifications_message:") for place in planted)
 
     admin = app.test_client()
     login(admin, make_user("admin"))

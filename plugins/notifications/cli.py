@@ -49,7 +49,6 @@ def notify_cli():
 def notify_test(channel, address, locale, timeout):
     """Send a test message through the outbox, a worker and the channel; print the outcome."""
     from plugins.notifications.channels import registry
-    from plugins.notifications.history import status_label
     from plugins.notifications.models import Message, Status
     from plugins.notifications.outbox import notify
     from plugins.notifications.worker import Worker, WorkerBusy
@@ -92,7 +91,7 @@ def notify_test(channel, address, locale, timeout):
     message = db.session.get(Message, message_id)
     for event in message.events:
         click.echo(f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.status:<9} {event.detail}")
-    outcome = status_label(message.status)
+    outcome = message.status.value
     if message.status in (Status.SENT, Status.DELIVERED):
         click.echo(f"Outcome: {outcome} ({message.provider_ref or 'no reference'}).")
         return

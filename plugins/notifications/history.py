@@ -61,8 +61,8 @@ def personal_data(person):
                       "historique": [{"date": e.at, "etat": e.status, "detail": e.detail}
                                      for e in m.events]}
                      for m in messages],
-        "preferences": {p.kind: p.channel for p in preferences},
-        "besoins": None if profile is None else {
+        "preferences_messages": {p.kind: p.channel for p in preferences},
+        "besoins_accessibilite": None if profile is None else {
             "sans_smartphone": profile.no_smartphone,
             "deficience_visuelle": profile.visual_impairment},
     }
