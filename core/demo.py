@@ -22,6 +22,7 @@ from core.estate import (
     Residence,
 )
 from core.extensions import db
+from core.plugins import hook
 
 DEMO_PASSWORD = "demo-palier-2026"
 DEMO_DOMAIN = "demo.palier.fr"
@@ -106,6 +107,8 @@ def load_demo(today: date | None = None) -> DemoSummary:
                         first_lease_person = first_lease_person or person
     db.session.flush()
     accounts = _accounts(first_lease_person, buildings[0])
+    db.session.flush()
+    hook().load_demo_data(today=today)  # each enabled plugin's own demo data
     db.session.commit()
     return DemoSummary(
         residences=db.session.scalar(select(func.count(Residence.id))),

@@ -184,3 +184,13 @@ def erase_personal_data(person):
     plugin stored through :mod:`core.attachments` must be deleted with
     :func:`core.attachments.delete_attachment`. Return nothing.
     """
+
+
+@hookspec
+def load_demo_data(today):
+    """Add the plugin's own data to the demo landlord ("Habitat Démo", ``palier demo``).
+
+    Called after the core's estate, tenants and accounts exist, inside the demo's transaction
+    (do not commit), with the demo's ``today`` (a :class:`datetime.date`). The demo is loaded
+    again on every ``make run``: make the data idempotent (look it up before adding it).
+    """

@@ -17,6 +17,7 @@ from babel.messages.mofile import write_mo
 from flask import Blueprint
 from flask_socketio import emit
 from PIL import Image
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -421,3 +422,26 @@ def test_hook_erase_personal_data(make_app, make_tenant, make_user, login):
     url = f"/backoffice/people/{tenant.person_id}/erase"
     admin.post(url, data={"csrf_token": csrf_token(admin, url), "confirm": "Camille Martin"})
     assert plugin.notes == {}
+
+
+def test_hook_load_demo_data(make_app):
+    from datetime import date
+
+    from core.demo import load_demo
+
+    class Demo(Probe):
+        calls = []
+
+        @hookimpl
+        def load_demo_data(self, today):
+            from core.estate import Person
+
+            # The core's demo tenants exist when the hook runs, in the demo's transaction.
+            Demo.calls.append((today, db.session.scalar(select(func.count(Person.id)))))
+
+    app = probe_app(make_app, Demo())
+    with app.app_context():
+        load_demo(today=date(2026, 3, 1))
+    [(today, people)] = Demo.calls
+    assert today == date(2026, 3, 1) and people > 200
+

@@ -179,6 +179,12 @@ class NotificationsPlugin(Plugin):
         cli.add_command(notify_cli)
 
     @hookimpl
+    def load_demo_data(self, today):
+        from plugins.notifications.demo import load_demo_messages
+
+        load_demo_messages(today)
+
+    @hookimpl
     def timeline_entries(self, person, since):
         from plugins.notifications.history import timeline_entries
 

@@ -81,5 +81,5 @@ def kind_of(name: str) -> MessageKind:
     try:
         return kinds()[name]
     except KeyError:
-        raise LookupError(
-            f"Unknown message kind {name!r}: declare it with register_notification_kinds.") from None
+        raise LookupError(f"Unknown message kind {name!r}: declare it with "
+                          "register_notification_kinds.") from None

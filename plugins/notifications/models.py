@@ -64,7 +64,8 @@ class Message(db.Model):
     context: Mapped[dict] = mapped_column(JSON, default=dict)
     urgent: Mapped[bool] = mapped_column(default=False)
     status: Mapped[Status] = mapped_column(
-        db.Enum(Status, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e]),
+        db.Enum(Status, native_enum=False, length=12,
+                values_callable=lambda members: [m.value for m in members]),
         default=Status.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
