@@ -293,3 +293,22 @@ def test_the_page_of_an_object_lists_the_messages_about_it(prefs_app, make_tenan
         assert messages_about("person", person_id, other_id) == []
         assert db.session.scalar(select(Message.status).where(
             Message.person_id == other_id)) is Status.SENT
+
+
+def test_the_channel_rules_put_the_tenants_choice_first(prefs_app, make_tenant):
+    from plugins.notifications.kinds import kind_of
+    from plugins.notifications.outbox import choose_channels, contacts_of
+
+    _, person_id = tenant(prefs_app, make_tenant)
+    with prefs_app.app_context():
+        person = db.session.get(Person, person_id)
+        contacts, notice = contacts_of(person), kind_of("notifications.notice")
+        seeing, no_phone = Profile(visual_impairment=True), Profile(no_smartphone=True)
+        assert choose_channels(notice, person, contacts) == ["mail"]  # the kind's order
+        assert choose_channels(notice, person, contacts, None, seeing) == ["letter"]  # no voice
+        assert choose_channels(notice, person, contacts, None, no_phone) == ["letter"]
+        assert choose_channels(notice, person, contacts, "phone", no_phone) == ["phone"]
+        assert choose_channels(notice, person, contacts, "sms", None) == ["mail"]  # sms is off
+        formal = kind_of("tests.formal_notice")
+        assert choose_channels(formal, person, contacts, "letter", None) == ["letter"]
+        assert choose_channels(formal, person, contacts, "phone", None) == ["phone", "letter"]
