@@ -16,7 +16,6 @@ from core.audit import AuditEvent
 from core.config import ConfigError
 from core.estate import Person
 from core.extensions import db
-from core.testing.fixtures import csrf_token
 from plugins.notifications import notify
 from plugins.notifications.channels.phone import (
     CallAlreadyRecorded,
