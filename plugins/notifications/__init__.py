@@ -32,7 +32,7 @@ def notify_many(*args, **kwargs):
 
 
 SETTINGS = [
-    Setting("NOTIFICATIONS_CHANNELS", ["mail"],
+    Setting("NOTIFICATIONS_CHANNELS", ["mail", "phone"],
             "Channels switched on, by name (mail, letter, fax, sms, phone; plugins add more, "
             "e.g. voice). A channel that needs a provider is switched on once configured."),
     Setting("NOTIFICATIONS_FALLBACKS",
@@ -134,6 +134,9 @@ class NotificationsPlugin(Plugin):
             Permission("notifications.edit_texts",
                        _l("Edit the texts of the messages, preview and test them"),
                        {Role.ADMIN}),
+            Permission("notifications.call",
+                       _l("Call tenants from the call list and record what each call gave"),
+                       office),
         ]
 
     @hookimpl
@@ -144,10 +147,32 @@ class NotificationsPlugin(Plugin):
         from core.contributions import NavItem
         from core.permissions import has_permission
 
+        items = []
         if area == "backoffice" and has_permission(user, "notifications.read_log"):
-            return [NavItem(_("Messages"), url_for("notifications.log"), "notifications.log",
-                            order=60)]
-        return None
+            items.append(NavItem(_("Messages"), url_for("notifications.log"),
+                                 "notifications.log", order=60))
+        if area == "backoffice" and has_permission(user, "notifications.call"):
+            items.append(NavItem(_("Calls to make"), url_for("notifications_calls.calls"),
+                                 "notifications_calls.calls", order=62))
+        if area == "portal" and user.person_id is not None:
+            items.append(NavItem(_("How we contact you"),
+                                 url_for("notifications_portal.preferences"),
+                                 "notifications_portal.preferences", order=950))
+        return items or None
+
+    @hookimpl
+    def portal_cards(self, user):
+        from flask import url_for
+        from flask_babel import gettext as _
+
+        from core.contributions import Card
+
+        if user.person_id is None:
+            return None
+        return [Card(_("How we contact you"),
+                     _("Choose how we send you each kind of message, and tell us what "
+                       "makes messages hard for you to read."),
+                     url_for("notifications_portal.preferences"), icon="mail", order=950)]
 
     @hookimpl
     def backoffice_widgets(self, user):

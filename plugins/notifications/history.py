@@ -33,6 +33,28 @@ def kind_label(name: str) -> str:
     return str(kind.label) if kind is not None else name
 
 
+def tenant_status_text(message: Message) -> str:
+    """What a tenant reads about one message in their history: its state, in words that fit
+    its channel, and where it went (the address masked)."""
+    from plugins.notifications.channels import registry
+    from plugins.notifications.preferences import shown_address
+
+    if message.channel == "phone":
+        state = {
+            Status.QUEUED: _("We will call you."),
+            Status.SENDING: _("We will call you."),
+            Status.SENT: _("An adviser will call you."),
+            Status.DELIVERED: _("We called you."),
+        }.get(message.status, _("We could not reach you by phone."))
+    else:
+        state = _("Message %(status)s.", status=status_label(message.status))
+    cls = registry().classes.get(message.channel)
+    if cls is None or cls.address_kind == "postal" or not message.address:
+        return state
+    return _("%(state)s Address used: %(address)s.", state=state,
+             address=shown_address(cls.address_kind, message.address))
+
+
 def timeline_entries(person, since):
     query = (select(Message).where(Message.person_id == person.id)
              .order_by(Message.created_at.desc()).limit(TIMELINE_LIMIT))
@@ -41,10 +63,8 @@ def timeline_entries(person, since):
     entries = []
     for message in db.session.scalars(query):
         title = message.sent_subject or kind_label(message.kind)
-        entries.append(TimelineEntry(
-            message.sent_at or message.created_at, title,
-            _("Message %(status)s.", status=status_label(message.status)),
-            channel=message.channel))
+        entries.append(TimelineEntry(message.sent_at or message.created_at, title,
+                                     tenant_status_text(message), channel=message.channel))
     return entries
 
 
@@ -78,3 +98,18 @@ def erase_personal_data(person):
     db.session.execute(delete(Profile).where(Profile.person_id == person.id))
     if addresses:
         db.session.execute(delete(OptOut).where(or_(*(OptOut.address == a for a in addresses))))
+
+
+def messages_about(object_type: str, object_id: int, person_id: int | None = None
+                   ) -> list[Message]:
+    """The messages about one object (a claim, an appointment), oldest first, for its page.
+
+    ``object_type`` is the object's table name, as :func:`plugins.notifications.notify` keeps
+    it from ``obj``. A tenant's page passes ``person_id``: only the messages sent to them (not
+    the fax to the contractor about the same claim).
+    """
+    query = select(Message).where(Message.object_type == object_type,
+                                  Message.object_id == object_id)
+    if person_id is not None:
+        query = query.where(Message.person_id == person_id)
+    return list(db.session.scalars(query.order_by(Message.created_at, Message.id)))

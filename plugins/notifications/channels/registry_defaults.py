@@ -4,8 +4,9 @@ from __future__ import annotations
 
 def builtin_channels() -> list[type]:
     from plugins.notifications.channels.mail import MailChannel
+    from plugins.notifications.channels.phone import PhoneChannel
 
-    return [MailChannel]
+    return [MailChannel, PhoneChannel]
 
 
 def channel_settings() -> list:
