@@ -32,7 +32,7 @@ def notify_many(*args, **kwargs):
 
 
 SETTINGS = [
-    Setting("NOTIFICATIONS_CHANNELS", ["mail"],
+    Setting("NOTIFICATIONS_CHANNELS", ["mail", "letter"],
             "Channels switched on, by name (mail, letter, fax, sms, phone; plugins add more, "
             "e.g. voice). A channel that needs a provider is switched on once configured."),
     Setting("NOTIFICATIONS_FALLBACKS",
@@ -131,6 +131,8 @@ class NotificationsPlugin(Plugin):
             Permission("notifications.retry", _l("Send a failed message again"), office),
             Permission("notifications.send_test", _l("Send a test message on any channel"),
                        {Role.ADMIN}),
+            Permission("notifications.print_letters",
+                       _l("Download the day's letters to print and post"), office),
         ]
 
     @hookimpl
@@ -141,10 +143,14 @@ class NotificationsPlugin(Plugin):
         from core.contributions import NavItem
         from core.permissions import has_permission
 
+        items = []
         if area == "backoffice" and has_permission(user, "notifications.read_log"):
-            return [NavItem(_("Messages"), url_for("notifications.log"), "notifications.log",
-                            order=60)]
-        return None
+            items.append(NavItem(_("Messages"), url_for("notifications.log"),
+                                 "notifications.log", order=60))
+        if area == "backoffice" and has_permission(user, "notifications.print_letters"):
+            items.append(NavItem(_("Letters to print"), url_for("notifications_letters.batches"),
+                                 "notifications_letters.batches", order=61))
+        return items or None
 
     @hookimpl
     def backoffice_widgets(self, user):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 
 def builtin_channels() -> list[type]:
+    from plugins.notifications.channels.fax import FaxChannel
+    from plugins.notifications.channels.letter import LetterChannel
     from plugins.notifications.channels.mail import MailChannel
 
-    return [MailChannel]
+    return [MailChannel, LetterChannel, FaxChannel]
 
 
 def channel_settings() -> list:

@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.notifications.views import backoffice
+    from plugins.notifications.views import backoffice, letters
 
-    return [backoffice.bp]
+    return [backoffice.bp, letters.bp]
