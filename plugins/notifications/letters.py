@@ -41,6 +41,12 @@ COVER_TEMPLATE = "notifications/pdf/batch_cover.html"
 # 38 characters, the name first, the postcode and town last.
 MAX_ADDRESS_LINES = 6
 MAX_LINE_LENGTH = 38
+# Recipients per part of the cover sheet rendered at once (about a second's work), and a
+# first guess of the cover's length with the default theme (rows per page, and the rows the
+# summary takes): a right guess saves rendering it twice, a wrong one costs only that.
+COVER_PART_ROWS = 250
+COVER_ROWS_PER_PAGE = 32
+COVER_SUMMARY_ROWS = 12
 
 
 class AddressProblem(ValueError):
@@ -202,6 +208,7 @@ def batch_of(message_id: int) -> PrintBatch | None:
 class BatchLetter:
     """One letter of a batch, as listed on the cover sheet."""
 
+    number: int
     message_id: int
     recipient_name: str
     town: str
@@ -265,23 +272,59 @@ def assemble(day: date, *, landlord: str | None = None) -> PrintBatch | None:
 
 
 def _cover(day, letters, landlord, attempts: int = 4):
-    """Render the cover sheet. The page ranges it lists depend on its own length, so it is
-    rendered again with the offset it really has until the two agree (twice at most in
-    practice: the list's length does not change with the numbers in it)."""
-    cover_pages = 1
+    """Render the cover sheet, in parts of :data:`COVER_PART_ROWS` recipients rendered side by
+    side (a long table is slow to lay out, and one render must stay within
+    ``PDF_TIMEOUT_SECONDS``), then joined.
+
+    The page ranges it lists, and its own page numbers, depend on its length, which is known
+    once rendered: it is rendered again with the numbers it really has until they agree. Each
+    row is one line whatever the numbers in it, so a second pass, when the first guess was
+    wrong, settles it."""
+    from pypdf import PdfReader, PdfWriter
+
+    landlord = landlord or current_app.config["LANDLORD_NAME"]
+    parts = max(1, -(-len(letters) // COVER_PART_ROWS))
+    sizes = [len(letters[k * COVER_PART_ROWS:(k + 1) * COVER_PART_ROWS]) for k in range(parts)]
+    sizes[0] += COVER_SUMMARY_ROWS
+    guessed = [max(1, -(-rows // COVER_ROWS_PER_PAGE)) for rows in sizes]
     for _ in range(attempts):
+        cover_pages = sum(guessed)
         listed, page = [], cover_pages + 1
-        for message_id, name, town, pages in letters:
-            listed.append(BatchLetter(message_id, name, town, page, page + pages - 1))
+        for number, (message_id, name, town, pages) in enumerate(letters, start=1):
+            listed.append(BatchLetter(number, message_id, name, town, page, page + pages - 1))
             page += pages
-        pdf = render_pdf(COVER_TEMPLATE, day=day, letters=listed, total_pages=page - 1,
-                         cover_pages=cover_pages,
-                         landlord=landlord or current_app.config["LANDLORD_NAME"])
-        actual = page_count(pdf)
-        if actual == cover_pages:
-            return pdf, cover_pages, listed
-        cover_pages = actual
+        starts = [1 + sum(guessed[:k]) for k in range(parts)]
+        rendered = _render_parts([
+            dict(day=day, letters=listed[k * COVER_PART_ROWS:(k + 1) * COVER_PART_ROWS],
+                 total_letters=len(listed), total_pages=page - 1, cover_pages=cover_pages,
+                 landlord=landlord, first_part=k == 0, first_page=starts[k])
+            for k in range(parts)])
+        actual = [page_count(pdf) for pdf in rendered]
+        if actual == guessed:
+            writer = PdfWriter()
+            for pdf in rendered:
+                writer.append(PdfReader(io.BytesIO(pdf)))
+            out = io.BytesIO()
+            writer.write(out)
+            return out.getvalue(), cover_pages, listed
+        guessed = actual
     raise RuntimeError(f"the cover sheet of {day} does not settle on a page count")
+
+
+def _render_parts(contexts: list[dict]) -> list[bytes]:
+    """Render the cover's parts on the warm WeasyPrint workers, several at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = current_app._get_current_object()
+
+    def render(context):
+        with app.app_context():
+            return render_pdf(COVER_TEMPLATE, **context)
+
+    if len(contexts) == 1:
+        return [render_pdf(COVER_TEMPLATE, **contexts[0])]
+    with ThreadPoolExecutor(max_workers=int(app.config["PDF_WORKERS"])) as pool:
+        return list(pool.map(render, contexts))
 
 
 def batches_with_counts():

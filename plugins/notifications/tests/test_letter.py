@@ -222,20 +222,28 @@ def test_a_print_batch_holds_a_cover_sheet_then_every_letter_of_the_day(
 
 
 def test_a_long_cover_sheet_counts_its_own_pages_in_the_ranges(letter_app):
-    from plugins.notifications.letters import _cover
+    from plugins.notifications.letters import COVER_PART_ROWS, _cover
 
+    count = COVER_PART_ROWS + 50  # rendered in two parts, joined
     letters = [(n, f"Mme Camille Martin-{n:03d}", "11000 Carcassonne", 1 + n % 2)
-               for n in range(120)]
+               for n in range(count)]
     with letter_app.app_context():
         pdf, cover_pages, listed = _cover(date(2026, 3, 3), letters, None)
     texts = _pages_text(pdf)
-    assert cover_pages == len(texts) > 1
+    total = cover_pages + sum(1 + n % 2 for n in range(count))
+    assert cover_pages == len(texts) > 2
     assert listed[0].first_page == cover_pages + 1
+    assert listed[-1].last_page == total
     assert re.search(rf"1\s*Mme Camille Martin-000\s*11000 Carcassonne\s*{cover_pages + 1}\b",
                      texts[0])
-    last = listed[-1]
-    assert last.last_page == cover_pages + sum(1 + n % 2 for n in range(120))
-    assert f"{last.first_page}–{last.last_page}" in texts[-1]
+    assert f"{listed[-1].first_page}–{total}" in texts[-1]
+    # Every recipient listed once, in order, across the parts; pages numbered throughout.
+    numbers = [int(n) for text in texts for n in re.findall(r"^(\d+) ?Mme", text, re.M)]
+    assert numbers == list(range(1, count + 1))
+    for page, text in enumerate(texts, start=1):
+        assert f"Page {page} / {total}" in text
+    assert texts[0].count("Habitat Audois") >= 2 and "Letters" in texts[0]
+    assert "Letters" not in texts[-1]  # the summary is on the first page only
 
 
 def test_a_letter_delivered_again_after_a_crash_is_printed_once(letter_app, make_tenant):
