@@ -98,9 +98,10 @@ def queue_messages(count: int, day) -> list[int]:
     from plugins.notifications.models import Message, Status
 
     db.session.execute(insert(Message), [
-        {"idempotency_key": f"bench-{n:06d}", "event": f"bench:{n}", "kind": "notifications.notice",
-         "channel": "letter", "address": address(n), "recipient_name": f"Mme Camille Martin-{n:04d}",
-         "locale": "fr", "context": {}, "status": Status.SENDING}
+        {"idempotency_key": f"bench-{n:06d}", "event": f"bench:{n}",
+         "kind": "notifications.notice", "channel": "letter", "address": address(n),
+         "recipient_name": f"Mme Camille Martin-{n:04d}", "locale": "fr", "context": {},
+         "status": Status.SENDING}
         for n in range(count)])
     db.session.commit()
     return list(db.session.scalars(select(Message.id).order_by(Message.id)))
@@ -109,8 +110,8 @@ def queue_messages(count: int, day) -> list[int]:
 def outgoing(message_id: int, n: int):
     from plugins.notifications.channels import Outgoing
 
-    return Outgoing(id=message_id, idempotency_key=f"bench-{n:06d}", kind="notifications.notice",
-                    channel="letter", address=address(n),
+    return Outgoing(id=message_id, idempotency_key=f"bench-{n:06d}",
+                    kind="notifications.notice", channel="letter", address=address(n),
                     recipient_name=f"Mme Camille Martin-{n:04d}", locale="fr",
                     subject="Coupure d'eau jeudi 26 novembre", text=BODY)
 

@@ -34,7 +34,7 @@ def _queue_fax(app, number, event="fax:1"):
 def _message(app, message_id) -> Message:
     with app.app_context():
         message = db.session.get(Message, message_id)
-        message.events  # loaded for the test, after the context is gone
+        assert message.events  # loaded now: read after the context is gone
         db.session.expunge(message)
         return message
 

@@ -109,7 +109,7 @@ def test_a_letter_shows_the_address_in_the_window_and_the_landlord_in_the_header
     block = ["Mme Nadia Benali", "Résidence 1, Bâtiment A, Entrée 1,", "logement 001",
              "1 rue de la Paix", "11000 CARCASSONNE"]
     positions = [where(pieces, line) for line in block]
-    for line, (x, y) in zip(block, positions):
+    for line, (x, y) in zip(block, positions, strict=True):
         assert WINDOW_LEFT <= x <= WINDOW_RIGHT - 38 * 2.2, (line, x)  # 38 characters fit
         assert WINDOW_TOP <= y <= WINDOW_BOTTOM, (line, y)
     assert [y for _, y in positions] == sorted(y for _, y in positions)  # in this order
@@ -197,10 +197,10 @@ def test_a_print_batch_holds_a_cover_sheet_then_every_letter_of_the_day(
     cover = texts[0]
     assert LANDLORD in cover and day.isoformat() in cover
     ranges = ["2", f"3–{2 + pages[1]}", f"{3 + pages[1]}"]
-    for n, ((first, last), pages_of) in enumerate(zip(names, ranges), start=1):
+    for n, ((first, last), pages_of) in enumerate(zip(names, ranges, strict=True), start=1):
         assert re.search(rf"{n}\s*Mme {first} {last}\s*11300 Limoux\s*{pages_of}\b", cover), \
             cover
-    assert re.search(rf"Letters\s*3\b", cover) and re.search(rf"Pages\s*{total}\b", cover)
+    assert re.search(r"Letters\s*3\b", cover) and re.search(rf"Pages\s*{total}\b", cover)
     # Each letter starts where the cover sheet says.
     assert "Mme Nadia Benali" in texts[1]
     assert "Mme Louis Roux" in texts[2]
