@@ -46,6 +46,8 @@ setup(
         # PDFs. Each WeasyPrint major version may lay documents out differently, so the bound
         # is one major version: same data, same PDF bytes (docs/pdf.md).
         "weasyprint>=70,<71",
+        # The daily print batch: stored letters concatenated behind their cover sheet.
+        "pypdf>=6,<8",
         "icalendar>=6.1,<8",
         # Time zones of quiet hours and appointments, where the system has no tz database.
         "tzdata>=2024.1,<2028",

@@ -32,7 +32,7 @@ def notify_many(*args, **kwargs):
 
 
 SETTINGS = [
-    Setting("NOTIFICATIONS_CHANNELS", ["mail", "phone"],
+    Setting("NOTIFICATIONS_CHANNELS", ["mail", "letter", "phone"],
             "Channels switched on, by name (mail, letter, fax, sms, phone; plugins add more, "
             "e.g. voice). A channel that needs a provider is switched on once configured."),
     Setting("NOTIFICATIONS_FALLBACKS",
@@ -137,6 +137,8 @@ class NotificationsPlugin(Plugin):
             Permission("notifications.call",
                        _l("Call tenants from the call list and record what each call gave"),
                        office),
+            Permission("notifications.print_letters",
+                       _l("Download the day's letters to print and post"), office),
         ]
 
     @hookimpl
@@ -151,6 +153,9 @@ class NotificationsPlugin(Plugin):
         if area == "backoffice" and has_permission(user, "notifications.read_log"):
             items.append(NavItem(_("Messages"), url_for("notifications.log"),
                                  "notifications.log", order=60))
+        if area == "backoffice" and has_permission(user, "notifications.print_letters"):
+            items.append(NavItem(_("Letters to print"), url_for("notifications_letters.batches"),
+                                 "notifications_letters.batches", order=61))
         if area == "backoffice" and has_permission(user, "notifications.call"):
             items.append(NavItem(_("Calls to make"), url_for("notifications_calls.calls"),
                                  "notifications_calls.calls", order=62))

@@ -97,3 +97,32 @@ def notify_test(channel, address, locale, timeout):
         return
     reason = f": {message.last_error}" if message.last_error else ""
     raise click.ClickException(f"Outcome: {outcome}{reason}")
+
+
+@notify_cli.command("print-batch")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Day of the batch, YYYY-MM-DD (default: today, in NOTIFICATIONS_TIMEZONE).")
+@with_appcontext
+def print_batch(day):
+    """Close a day's letters and put them in one PDF to print: a cover sheet, then every
+    letter. Letters sent afterwards go to the next day's batch. Safe to run again."""
+    from core import audit
+    from core.pdf import PdfError, warm_up
+    from plugins.notifications.letters import assemble, letters_folder, local_today
+
+    day = day.date() if day else local_today()
+    warm_up()
+    started = time.monotonic()
+    try:
+        batch = assemble(day)
+    except PdfError as error:
+        raise click.ClickException(f"The cover sheet could not be rendered: {error}") from None
+    if batch is None:
+        click.echo(f"No letter for {day.isoformat()}: nothing to print.")
+        return
+    audit.record("notifications.print_batch_assembled", obj=batch,
+                 detail={"day": day.isoformat(), "letters": batch.letters, "pages": batch.pages})
+    db.session.commit()
+    click.echo(f"Print batch of {day.isoformat()}: {batch.letters} letter(s), {batch.pages} "
+               f"page(s), in {time.monotonic() - started:.1f} s: "
+               f"{letters_folder() / batch.filename}")

@@ -92,6 +92,7 @@ def erase_personal_data(person):
     """Messages (their payloads and proofs), preferences, needs and opt-outs of the person's
     addresses go; nothing queued for them is sent afterwards."""
     addresses = [a for a in (person.email, person.phone) if a]
+    _erase_letters(person)
     db.session.execute(delete(Message).where(Message.person_id == person.id)
                        .execution_options(synchronize_session=False))
     db.session.execute(delete(Preference).where(Preference.person_id == person.id))
@@ -113,3 +114,20 @@ def messages_about(object_type: str, object_id: int, person_id: int | None = Non
     if person_id is not None:
         query = query.where(Message.person_id == person_id)
     return list(db.session.scalars(query.order_by(Message.created_at, Message.id)))
+
+
+def _erase_letters(person) -> None:
+    """The person's stored letters go, and so does any assembled print batch holding one of
+    them: staff rebuild it (``palier notify print-batch --day``) without the erased letter."""
+    from plugins.notifications.letters import letter_path, letters_folder
+    from plugins.notifications.models import PrintBatch
+
+    rows = db.session.execute(
+        select(Message.id, PrintBatch.id, PrintBatch.day, PrintBatch.filename)
+        .join(PrintBatch, Message.batch_id == PrintBatch.id)
+        .where(Message.person_id == person.id)).all()
+    for message_id, batch_id, day, filename in rows:
+        letter_path(day, message_id).unlink(missing_ok=True)
+        if filename:
+            (letters_folder() / filename).unlink(missing_ok=True)
+            db.session.get(PrintBatch, batch_id).filename = None

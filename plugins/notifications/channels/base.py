@@ -1,8 +1,10 @@
 """What every channel is: a typed class with a name, a configuration schema and ``deliver``.
 
 Plugins add channels through the ``register_notification_channels`` hook (the voice plugin adds
-``voice``). A channel never touches the database: the worker hands it a :class:`Outgoing`
-(already rendered) and records what ``deliver`` returns or raises.
+``voice``). A channel does not touch the message rows: the worker hands it a :class:`Outgoing`
+(already rendered) and records what ``deliver`` returns or raises. The one exception is the
+letter channel, which attaches a stored letter to its print batch in a short transaction of
+its own, so that a letter is in exactly one batch.
 """
 from __future__ import annotations
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 
 def builtin_channels() -> list[type]:
+    from plugins.notifications.channels.fax import FaxChannel
+    from plugins.notifications.channels.letter import LetterChannel
     from plugins.notifications.channels.mail import MailChannel
     from plugins.notifications.channels.phone import PhoneChannel
 
-    return [MailChannel, PhoneChannel]
+    return [MailChannel, LetterChannel, FaxChannel, PhoneChannel]
 
 
 def channel_settings() -> list:
