@@ -169,3 +169,54 @@ def test_the_last_attempt_makes_a_dead_letter(flaky_app, make_tenant):
         assert message.status is Status.FAILED and message.attempts == 3
         assert "the last" in message.last_error
     assert Flaky.calls == ["temp", "temp", "temp"]
+
+
+def test_a_scheduled_reminder_waits_for_its_time(notif_app, make_tenant, smtp_server):
+    from datetime import timedelta
+
+    from core.accounts import utcnow
+    from core.estate import Person
+    from plugins.notifications.worker import Worker
+
+    person_id = _person(notif_app, make_tenant)
+    due = utcnow() + timedelta(days=1)
+    with notif_app.app_context():
+        [message] = notify(db.session.get(Person, person_id), "notifications.notice",
+                           {"title": "Rappel : rendez-vous demain", "body": "b",
+                            "residence": "r"}, event="reminder:1", not_before=due)
+        db.session.commit()
+        message_id = message.id
+    assert run_worker(notif_app) == 0 and smtp_server.messages == []
+    tomorrow = Worker(notif_app, name="later", poll_seconds=0,
+                      clock=lambda: due + timedelta(seconds=1))
+    assert tomorrow.run(until_idle=True) == 1
+    assert smtp_server.messages[0]["Subject"] == "Rappel : rendez-vous demain"
+    with notif_app.app_context():
+        assert db.session.get(Message, message_id).status is Status.SENT
+
+
+def test_staff_see_a_dead_letter_and_send_it_again(flaky_app, make_tenant, make_user, login):
+    from core.testing.fixtures import csrf_token
+
+    message_id = _queue_flaky(flaky_app, _person(flaky_app, make_tenant))
+    Flaky.script = ["perm", "ok"]
+    run_worker(flaky_app)
+    agent = flaky_app.test_client()
+    login(agent, make_user("agent"))
+    listing = agent.get("/backoffice/notifications?status=failed").get_data(as_text=True)
+    assert f"/backoffice/notifications/{message_id}" in listing
+    url = f"/backoffice/notifications/{message_id}"
+    page = agent.get(url).get_data(as_text=True)
+    assert "400 invalid number" in page and f"{url}/retry" in page
+    response = agent.post(f"{url}/retry", data={"csrf_token": csrf_token(agent, url)})
+    assert response.status_code == 302
+    run_worker(flaky_app)
+    with flaky_app.app_context():
+        message = db.session.get(Message, message_id)
+        assert message.status is Status.SENT
+        assert [e.status for e in message.events][-3:] == ["failed", "queued", "sent"]
+    assert agent.post(f"{url}/retry", data={"csrf_token": csrf_token(agent, url)},
+                      follow_redirects=True).status_code == 200  # nothing to retry: said so
+    tenant_client = flaky_app.test_client()
+    login(tenant_client, make_user("tenant"))
+    assert tenant_client.get(url).status_code == 403
