@@ -20,7 +20,7 @@ setup(
             "migrations/versions/*.py",
         ],
         "plugins": ["*/templates/**/*", "*/static/**/*", "*/translations/*/LC_MESSAGES/*",
-                    "*/migrations/versions/*.py", "*/messages/**/*"],
+                    "*/migrations/versions/*.py", "*/messages/**/*", "*/catalogue/*.toml"],
     },
     install_requires=[
         "Flask>=3.1,<4",

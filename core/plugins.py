@@ -27,6 +27,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # what a landlord runs is what this file says.
 BUILTIN_PLUGINS: dict[str, str] = {
     "notifications": "plugins.notifications:NotificationsPlugin",
+    "claims": "plugins.claims:ClaimsPlugin",
 }
 
 # The core's own contributions, registered through the same hooks (marked trylast).
