@@ -7,8 +7,9 @@ def builtin_channels() -> list[type]:
     from plugins.notifications.channels.letter import LetterChannel
     from plugins.notifications.channels.mail import MailChannel
     from plugins.notifications.channels.phone import PhoneChannel
+    from plugins.notifications.channels.sms import SmsChannel
 
-    return [MailChannel, LetterChannel, FaxChannel, PhoneChannel]
+    return [MailChannel, LetterChannel, FaxChannel, PhoneChannel, SmsChannel]
 
 
 def channel_settings() -> list:
