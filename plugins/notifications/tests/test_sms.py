@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core.accounts import User, utcnow
 from core.config import ConfigError
@@ -73,8 +74,7 @@ def queue_notice(app, person_id, event="notice:1", **kwargs) -> list[tuple[int, 
 
 def message_of(app, message_id) -> Message:
     with app.app_context():
-        message = db.session.get(Message, message_id)
-        message.events  # loaded while the session is open
+        message = db.session.get(Message, message_id, options=[selectinload(Message.events)])
         db.session.expunge(message)
         return message
 
