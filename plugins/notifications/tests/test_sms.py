@@ -351,6 +351,17 @@ def test_receipts_out_of_order_end_in_the_right_state(sms_app, sent_sms):
     assert statuses(sms_app, message_id) == ["queued", "sent", "delivered"]
 
 
+def test_an_unsubscribe_event_opts_out_and_a_plain_reply_does_not(sms_app, sent_sms):
+    message_id, sms = sent_sms
+    assert receipt(sms_app, sms, "replied", reply="Merci").json["result"] == "ignored"
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count(OptOut.id))) == 0
+    assert receipt(sms_app, sms, "unsubscribe").json["result"] == "opted out"
+    with sms_app.app_context():
+        assert db.session.scalars(select(OptOut.address)).all() == ["+33612345678"]
+    assert message_of(sms_app, message_id).status is Status.SENT  # a reply is not a receipt
+
+
 def test_a_rejection_is_a_failure_with_its_fallback(sms_app, sent_sms):
     message_id, sms = sent_sms
     assert receipt(sms_app, sms, "rejected").json["result"] == "recorded"

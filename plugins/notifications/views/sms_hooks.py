@@ -140,7 +140,11 @@ def receipt(message_id: int, signature: str):
         return _answer(404, "unknown message")
     if event.event in (REPLIED, UNSUBSCRIBED):
         if event.event == UNSUBSCRIBED or is_stop(event.reply):
-            created = opt_out(message.address)
+            try:
+                address = mobile_e164(message.address)
+            except ValueError:
+                address = message.address
+            created = opt_out(address)
             db.session.commit()
             return _answer(200, "opted out" if created else "already opted out")
         db.session.rollback()
