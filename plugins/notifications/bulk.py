@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Integer, String, any_, bindparam, insert, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import audit
 from core.accounts import User, utcnow
@@ -35,6 +36,16 @@ from plugins.notifications.outbox import (
 # People read per round of queries: small enough for SQLite's limit on bound parameters
 # (32,766), large enough that 125,000 people take a few dozen rounds.
 CHUNK = 5000
+
+
+def _among(column, values: list):
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter instead of
+    thousands, which the driver would otherwise parse on every statement (half the time of a
+    125,000-people notice)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        item = Integer() if isinstance(values[0], int) else String()
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))
+    return column.in_(values)
 
 
 @dataclass(frozen=True)
@@ -81,18 +92,18 @@ def _plan(kind: MessageKind, chunk: list[int], today: date):
     people = {row.id: _Recipient(*row) for row in db.session.execute(
         select(Person.id, Person.civility, Person.first_name, Person.last_name, Person.email,
                Person.phone)
-        .where(Person.id.in_(chunk), Person.erased_at.is_(None)))}
+        .where(_among(Person.id, chunk), Person.erased_at.is_(None)))}
     if not people:
         return
     accounts = {row.person_id: row for row in db.session.execute(
         select(User.person_id, User.email, User.active, User.locale)
-        .where(User.person_id.in_(chunk)))}
+        .where(_among(User.person_id, chunk)))}
     addresses = _postal_addresses(chunk, today)
     preferences = dict(db.session.execute(
         select(Preference.person_id, Preference.channel)
-        .where(Preference.person_id.in_(chunk), Preference.kind == kind.name)).all())
+        .where(_among(Preference.person_id, chunk), Preference.kind == kind.name)).all())
     profiles = {profile.person_id: profile for profile in db.session.scalars(
-        select(Profile).where(Profile.person_id.in_(chunk)))}
+        select(Profile).where(_among(Profile.person_id, chunk)))}
     channels = registry()
     languages = current_app.config["LANGUAGES"]
     for person_id, person in people.items():
@@ -125,7 +136,7 @@ def _postal_addresses(chunk: list[int], today: date) -> dict[int, str]:
         .join(Entrance, Entrance.id == Dwelling.entrance_id)
         .join(Building, Building.id == Entrance.building_id)
         .join(Residence, Residence.id == Building.residence_id)
-        .where(Person.id.in_(chunk), Lease.start_date <= today,
+        .where(_among(Person.id, chunk), Lease.start_date <= today,
                or_(Lease.end_date.is_(None), Lease.end_date > today))
         .order_by(Person.id, Lease.start_date))
     found: dict[int, str] = {}
@@ -151,15 +162,16 @@ def _insert_new(rows: list[dict]) -> int:
         return 0
     keys = [row["idempotency_key"] for row in rows]
     existing = set(db.session.scalars(
-        select(Message.idempotency_key).where(Message.idempotency_key.in_(keys))))
+        select(Message.idempotency_key).where(_among(Message.idempotency_key, keys))))
     rows = [row for row in rows if row["idempotency_key"] not in existing]
     if not rows:
         return 0
-    # Multi-row INSERT ... RETURNING: the new ids, in no particular order (each only needs
-    # its "queued" step, which says nothing else).
-    ids = db.session.scalars(insert(Message).returning(Message.id), rows).all()
-    now = utcnow()
-    db.session.execute(insert(MessageEvent), [
-        {"message_id": message_id, "at": now, "status": Status.QUEUED.value, "detail": ""}
-        for message_id in ids])
-    return len(ids)
+    # One executemany (the driver's fast path: a short statement prepared once), then the
+    # "queued" steps from the new rows themselves.
+    db.session.execute(insert(Message), rows)
+    keys = [row["idempotency_key"] for row in rows]
+    db.session.execute(insert(MessageEvent).from_select(
+        ["message_id", "at", "status", "detail"],
+        select(Message.id, literal(utcnow()), literal(Status.QUEUED.value), literal(""))
+        .where(_among(Message.idempotency_key, keys))))
+    return len(rows)
