@@ -109,8 +109,12 @@ def _people(app, make_estate):
 
 
 def _messages(event_name):
-    return {(m.person_id, m.channel): (m.address, m.locale, m.recipient_name, m.urgent,
-                                       m.not_before.replace(microsecond=0))
+    return {(m.person_id, m.channel): (m.address, m.locale, m.recipient_name, m.urgent)
+            for m in db.session.scalars(select(Message).where(Message.event == event_name))}
+
+
+def _due_times(event_name):
+    return {(m.person_id, m.channel): m.not_before
             for m in db.session.scalars(select(Message).where(Message.event == event_name))}
 
 
@@ -122,6 +126,10 @@ def test_bulk_queues_what_notify_would_queue_person_by_person(bulk_app, make_est
         queued = notify_many(list(ids.values()), "test.works", CONTEXT, event="bulk")
         db.session.commit()
         by_notify, by_bulk = _messages("one-by-one"), _messages("bulk")
+        # Due "now" (or at the end of the quiet hours for texto), each computed when queued.
+        due_notify, due_bulk = _due_times("one-by-one"), _due_times("bulk")
+        assert all(abs((due_bulk[key] - due_notify[key]).total_seconds()) < 60
+                   for key in due_bulk)
         erased = ids.pop("erased")
         # notify() does not look at erasure; bulk queuing skips those people on purpose.
         by_notify = {key: value for key, value in by_notify.items() if key[0] != erased}
