@@ -41,6 +41,10 @@ class Message(db.Model):
     """One notification to one recipient on one channel (the outbox row)."""
 
     __tablename__ = "notifications_message"
+    # Not in the audit log: a message keeps its own history (MessageEvent), and its payload
+    # and text are personal data that an append-only, hash-chained log could only blank.
+    # Staff actions on messages (a retry, a call outcome) are audited explicitly.
+    __audit__ = False
     __table_args__ = (
         # The workers' claim: due rows of one status, oldest first.
         Index("ix_notifications_message_due", "status", "not_before"),
@@ -102,6 +106,7 @@ class MessageEvent(db.Model):
     """One step of a message's history: queued, sent, delivered, failed... with a detail."""
 
     __tablename__ = "notifications_message_event"
+    __audit__ = False  # the message's own history (see Message)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(

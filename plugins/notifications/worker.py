@@ -63,7 +63,9 @@ def backoff_delay(attempt: int, base: float, cap: float, rng=random) -> float:
 def record(message: Message, status: Status, detail: str = "") -> None:
     """Move a message to ``status`` and keep the step in its history (same transaction)."""
     message.status = status
-    message.events.append(MessageEvent(status=status.value, detail=detail[:500]))
+    # Added to the session beside the message rather than appended to ``message.events``,
+    # which would first load the whole history: one SELECT per delivery for nothing.
+    db.session.add(MessageEvent(message=message, status=status.value, detail=detail[:500]))
     plugin_registry().hook.notification_status_changed(message=message, status=status.value)
 
 
@@ -254,15 +256,15 @@ class Worker:
         try:
             accepted = channel.deliver(outgoing)
         except PermanentFailure as failure:
-            self._fail(message_id, str(failure), permanent=True)
+            return self._fail(message_id, str(failure), permanent=True)
         except TemporaryFailure as failure:
-            self._fail(message_id, str(failure), retry_after=failure.retry_after)
+            return self._fail(message_id, str(failure), retry_after=failure.retry_after)
         except Exception as error:  # a bug or an unforeseen error: retried, and logged
             log.exception("message %s: %s channel crashed", message_id, message.channel)
-            self._fail(message_id, f"{type(error).__name__}: {error}")
-        else:
-            self._succeed(message_id, accepted, outgoing)
-        return db.session.get(Message, message_id).status
+            return self._fail(message_id, f"{type(error).__name__}: {error}")
+        # The outcome's status is returned as recorded: reading it back from the committed
+        # row would cost one more query and transaction per message.
+        return self._succeed(message_id, accepted, outgoing)
 
     def outgoing(self, message: Message) -> Outgoing:
         kind = kind_of(message.kind)
@@ -284,10 +286,11 @@ class Worker:
             return None
         return message
 
-    def _succeed(self, message_id: int, accepted: Accepted, outgoing: Outgoing) -> None:
+    def _succeed(self, message_id: int, accepted: Accepted, outgoing: Outgoing
+                 ) -> Status | None:
         message = self._mine(message_id)
         if message is None:
-            return
+            return None
         message.attempts += 1
         message.lease_until = None
         message.sent_at = self.clock()
@@ -298,13 +301,15 @@ class Worker:
         record(message, Status.SENT, accepted.detail)
         if accepted.delivered:
             record(message, Status.DELIVERED, "")
+        status = message.status
         db.session.commit()
+        return status
 
     def _fail(self, message_id: int, reason: str, *, permanent: bool = False,
-              retry_after: float | None = None) -> None:
+              retry_after: float | None = None) -> Status | None:
         message = self._mine(message_id)
         if message is None:
-            return
+            return None
         message.attempts += 1
         config = current_app.config
         if permanent or message.attempts >= config["NOTIFICATIONS_MAX_ATTEMPTS"]:
@@ -320,9 +325,11 @@ class Worker:
             message.not_before = self.clock() + timedelta(seconds=delay)
             message.lease_until = message.worker = None
             message.last_error = reason[:500]
-            message.events.append(MessageEvent(
-                status="retry", detail=f"attempt {message.attempts}: {reason}"[:500]))
+            db.session.add(MessageEvent(message=message, status="retry",
+                                        detail=f"attempt {message.attempts}: {reason}"[:500]))
+        status = message.status
         db.session.commit()
+        return status
 
     # -- one worker at a time on SQLite ----------------------------------------------------
 
