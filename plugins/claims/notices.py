@@ -73,7 +73,7 @@ def message_kinds() -> list:
                                             "empty)"),
                        "reason": _l("why (a rejection), may be empty"),
                        "planned_for": _l("the planned visit, may be empty")},
-            sample={**_SAMPLE, "status": "rendez-vous fixé",
+            sample={**_SAMPLE, "status": "Rendez-vous fixé",
                     "public_message": "Le plombier passera mardi matin.", "reason": "",
                     "planned_for": "10 mars 2026, 09:00"},
         ),

@@ -6,19 +6,20 @@ from flask_babel import lazy_gettext as _l
 from plugins.claims.catalogue import Responsibility
 from plugins.claims.models import FilingChannel, Status
 
+# Capitalised: status names, quoted in sentences ("This claim is “Qualified”").
 STATUS_LABELS = {
-    Status.SUBMITTED: _l("submitted"),
-    Status.ACKNOWLEDGED: _l("acknowledged"),
-    Status.QUALIFIED: _l("qualified"),
-    Status.ASSIGNED: _l("assigned"),
-    Status.APPOINTMENT_PLANNED: _l("appointment planned"),
-    Status.POSTPONED: _l("postponed"),
-    Status.IN_PROGRESS: _l("work in progress"),
-    Status.RESOLVED: _l("resolved"),
-    Status.CLOSED: _l("closed"),
-    Status.REJECTED: _l("rejected"),
-    Status.CANCELLED: _l("cancelled"),
-    Status.REOPENED: _l("reopened"),
+    Status.SUBMITTED: _l("Submitted"),
+    Status.ACKNOWLEDGED: _l("Acknowledged"),
+    Status.QUALIFIED: _l("Qualified"),
+    Status.ASSIGNED: _l("Assigned"),
+    Status.APPOINTMENT_PLANNED: _l("Appointment planned"),
+    Status.POSTPONED: _l("Postponed"),
+    Status.IN_PROGRESS: _l("Work in progress"),
+    Status.RESOLVED: _l("Resolved"),
+    Status.CLOSED: _l("Closed"),
+    Status.REJECTED: _l("Rejected"),
+    Status.CANCELLED: _l("Cancelled"),
+    Status.REOPENED: _l("Reopened"),
 }
 
 # Who pays, as the tenant reads it before confirming, and on the acknowledgement.

@@ -528,7 +528,7 @@ def test_two_agents_applying_the_same_change_at_once_one_wins(recorded_app, reco
         thread.join()
     assert len(outcomes) == 2 and outcomes.count("applied") == 1
     refusal = next(outcome for outcome in outcomes if outcome != "applied")
-    assert "qualified" in refusal  # the user learns the claim's status now
+    assert "Qualified" in refusal  # the user learns the claim's status now
     with recorded_app.app_context():
         qualified = db.session.scalars(select(ClaimEvent).where(
             ClaimEvent.claim_id == claim_id, ClaimEvent.to_status == Status.QUALIFIED)).all()
@@ -567,3 +567,38 @@ def test_photos_added_later_stay_within_five(claims_app, make_tenant, file):
             add_photos(claim_id, [jpeg()], actor=user)
         assert db.session.scalar(select(func.count(Attachment.id)).where(
             Attachment.owner_id == claim_id)) == 5
+
+
+def test_the_claims_branch_downgrades_and_upgrades_alone(claims_app, make_tenant, file):
+    from core.cli import main
+
+    def tables():
+        with claims_app.app_context():
+            names = db.inspect(db.engine).get_table_names()
+            db.engine.dispose()
+            return names
+
+    def palier(*args):
+        result = claims_app.test_cli_runner().invoke(main, list(args))
+        assert result.exit_code == 0, result.output
+
+    file(make_tenant())
+    palier("db", "downgrade", "claims@base")
+    assert not {"claims_claim", "claims_claim_event", "claims_reference_counter"} & \
+        set(tables())
+    assert "building" in tables()  # the core's branch is untouched
+    palier("db", "upgrade")
+    assert {"claims_claim", "claims_claim_event", "claims_reference_counter"} <= set(tables())
+    claim_id = file(make_tenant())
+    with claims_app.app_context():
+        assert db.session.get(Claim, claim_id).reference.endswith("-000001")
+
+
+def test_every_claims_setting_is_documented():
+    from pathlib import Path
+
+    from plugins.claims import SETTINGS
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "claims.md").read_text("utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in docs
