@@ -54,7 +54,7 @@ class MessageKind:
     urgent: bool = False
     # Shown on the tenant's preferences page.
     choosable: bool = True
-    # Documents that go with the long texts (mail, fax: attached; letter: enclosed after the
+    # Documents that go with the message by mail (attached) and letter (enclosed after the
     # letter), made when the message leaves: ``attachments(context, locale)`` returns
     # :class:`plugins.notifications.channels.Attachment` objects. The worker calls it outside
     # any transaction; a function that reads the database ends its read (commit) before long

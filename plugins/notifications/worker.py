@@ -41,12 +41,15 @@ from plugins.notifications.channels import (
     TemporaryFailure,
     registry,
 )
-from plugins.notifications.kinds import LONG_CHANNELS, kind_of
+from plugins.notifications.kinds import kind_of
 from plugins.notifications.models import Message, MessageEvent, OptOut, Status
 from plugins.notifications.outbox import contacts_of, idempotency_key, quiet_until
 from plugins.notifications.texts import TemplateProblem, render
 
 log = logging.getLogger("palier.notifications.worker")
+
+# Channels that carry a kind's documents: attached to the mail, enclosed after the letter.
+DOCUMENT_CHANNELS = ("mail", "letter")
 
 
 class WorkerBusy(RuntimeError):
@@ -280,7 +283,7 @@ class Worker:
     def attachments(self, outgoing: Outgoing) -> list:
         """The kind's documents for a long text (an acknowledgement's PDF), made now."""
         kind = kind_of(outgoing.kind)
-        if kind.attachments is None or outgoing.channel not in LONG_CHANNELS:
+        if kind.attachments is None or outgoing.channel not in DOCUMENT_CHANNELS:
             return []
         try:
             documents = list(kind.attachments(dict(outgoing.context), outgoing.locale))
