@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -133,6 +135,13 @@ def allocate_reference(year: int) -> str:
     return f"RC-{year}-{number:06d}"
 
 
+def local_year(moment_utc: datetime) -> int:
+    """The landlord's year at a (naive UTC) moment: a claim filed at 00:30 on 1 January in
+    Paris is numbered in the new year."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return moment_utc.replace(tzinfo=timezone.utc).astimezone(zone).year
+
+
 # -- filing ----------------------------------------------------------------------------------
 
 def _existing_for_token(token, filer: User) -> Claim | None:
@@ -214,7 +223,7 @@ def _write_claim(filer: User, submission: Submission, catalogue, photos: list) -
     location = submission.location
     person = location.person
     claim = Claim(
-        reference=allocate_reference(now.year),
+        reference=allocate_reference(local_year(now)),
         person_id=person.id if person is not None else None,
         household_id=location.household_id,
         filed_by_id=filer.id,

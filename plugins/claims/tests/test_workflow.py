@@ -113,7 +113,9 @@ def test_filing_writes_the_claim_its_events_audit_and_message_together(notified_
     claim_id = file(tenant, photos=[jpeg(), jpeg((0, 0, 200))])
     with notified_app.app_context():
         claim = db.session.get(Claim, claim_id)
-        year = claim.created_at.year
+        from plugins.claims.workflow import local_year
+
+        year = local_year(claim.created_at)
         assert claim.reference == f"RC-{year}-000001"
         assert claim.status is Status.ACKNOWLEDGED
         assert claim.channel.value == "portal"
@@ -602,3 +604,12 @@ def test_every_claims_setting_is_documented():
     docs = (Path(__file__).resolve().parents[3] / "docs" / "claims.md").read_text("utf-8")
     for setting in SETTINGS:
         assert f"`{setting.name}`" in docs
+
+
+def test_references_are_numbered_in_the_landlords_year(claims_app):
+    from plugins.claims.workflow import local_year
+
+    with claims_app.app_context():
+        # 23:30 UTC on 31 December is already the new year in Paris.
+        assert local_year(datetime(2026, 12, 31, 23, 30)) == 2027
+        assert local_year(datetime(2026, 12, 31, 22, 59)) == 2026
