@@ -3,17 +3,49 @@
 The tenant picks where, which equipment and what is wrong from a catalogue of pictograms, and
 sees who pays for the repair, with its legal reference, before confirming. The catalogue is
 data shipped with the plugin (``plugins/claims/catalogue/catalogue.toml``, see
-``docs/claims.md``); ``palier claims catalogue check`` validates an edited one.
+``docs/claims.md``); ``palier claims catalogue check`` validates an edited one. Claims are
+filed and moved through their statuses by :mod:`plugins.claims.workflow`; who sees which
+claims is :func:`plugins.claims.queries.claims_visible_to`.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from core import Plugin, hookimpl
+from core.config import ConfigError, Setting
+from plugins.claims import hookspecs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+CATALOGUE_EXTENSION = "palier.claims.catalogue"
 
 __all__ = ["ClaimsPlugin"]
+
+SETTINGS = [
+    Setting("CLAIMS_CATALOGUE_FILE", "",
+            "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
+            "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+]
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, modified: float):
+    from plugins.claims.catalogue import load_catalogue
+
+    return load_catalogue(path or None)
+
+
+def load_configured_catalogue(config):
+    """The catalogue named by ``CLAIMS_CATALOGUE_FILE``; a wrong one stops start-up."""
+    from plugins.claims.catalogue import CATALOGUE_FILE, CatalogueError
+
+    path = config["CLAIMS_CATALOGUE_FILE"] or str(CATALOGUE_FILE)
+    try:
+        return _load(path, Path(path).stat().st_mtime)
+    except FileNotFoundError:
+        raise ConfigError(f"CLAIMS_CATALOGUE_FILE={path!r}: no such file.") from None
+    except CatalogueError as error:
+        raise ConfigError(f"CLAIMS_CATALOGUE_FILE: {error}") from None
 
 
 class ClaimsPlugin(Plugin):
@@ -26,10 +58,76 @@ class ClaimsPlugin(Plugin):
     """
 
     name = "claims"
+    hookspecs = hookspecs
+
+    @hookimpl
+    def register_settings(self):
+        return SETTINGS
+
+    @hookimpl
+    def register_models(self):
+        from plugins.claims.models import MODELS
+
+        return MODELS
+
+    @hookimpl
+    def register_migrations(self):
+        return str(PACKAGE_DIR / "migrations" / "versions")
 
     @hookimpl
     def register_translations(self):
         return str(PACKAGE_DIR / "translations")
+
+    @hookimpl
+    def register_blueprints(self, app):
+        from plugins.claims.blueprint import bp
+
+        app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
+        return [bp]
+
+    @hookimpl
+    def register_permissions(self):
+        from flask_babel import lazy_gettext as _l
+
+        from core.accounts import Role
+        from core.permissions import Permission
+
+        return [Permission("claims.handle",
+                           _l("Move claims along: acknowledge, qualify, assign, plan, postpone, "
+                              "resolve, close, reject, reopen"),
+                           {Role.AGENT, Role.MANAGER, Role.ADMIN})]
+
+    # Optional: the hook is specified by the notifications plugin, and only called when it is
+    # enabled. Without optionalhook, an app without notifications would refuse to start
+    # (an implementation of an unknown hook looks like a misspelt one).
+    @hookimpl(optionalhook=True)
+    def register_notification_kinds(self):
+        from plugins.claims.notices import message_kinds
+
+        return message_kinds()
+
+    @hookimpl
+    def attachments_visible_to(self, user):
+        from sqlalchemy import and_, select
+
+        from core.attachments import Attachment
+        from plugins.claims.models import PHOTO_OWNER_TYPE, Claim
+        from plugins.claims.queries import claims_visible_to
+
+        return and_(Attachment.owner_type == PHOTO_OWNER_TYPE,
+                    Attachment.owner_id.in_(select(Claim.id).where(claims_visible_to(user))))
+
+    @hookimpl
+    def personal_data(self, person):
+        from plugins.claims.personal_data import personal_data
+
+        return personal_data(person)
+
+    @hookimpl
+    def erase_personal_data(self, person):
+        from plugins.claims.personal_data import erase_personal_data
+
+        erase_personal_data(person)
 
     @hookimpl
     def register_cli_commands(self, cli):

@@ -5,6 +5,7 @@ Plugins declare theirs through the ``register_notification_kinds`` hook.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,12 @@ class MessageKind:
     urgent: bool = False
     # Shown on the tenant's preferences page.
     choosable: bool = True
+    # Documents that go with the message by mail (attached) and letter (enclosed after the
+    # letter), made when the message leaves: ``attachments(context, locale)`` returns
+    # :class:`plugins.notifications.channels.Attachment` objects. The worker calls it outside
+    # any transaction; a function that reads the database ends its read (commit) before long
+    # work such as rendering a PDF.
+    attachments: Callable[[dict, str], list] | None = None
 
     def template_file(self, channel: str, locale: str) -> Path | None:
         folder = Path(self.templates)

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from core.accounts import utcnow
 from core.estate import Person
 from core.extensions import db
+from core.pdf import PdfError
 from core.plugins import registry as plugin_registry
 from plugins.notifications.channels import (
     Accepted,
@@ -46,6 +47,9 @@ from plugins.notifications.outbox import contacts_of, idempotency_key, quiet_unt
 from plugins.notifications.texts import TemplateProblem, render
 
 log = logging.getLogger("palier.notifications.worker")
+
+# Channels that carry a kind's documents: attached to the mail, enclosed after the letter.
+DOCUMENT_CHANNELS = ("mail", "letter")
 
 
 class WorkerBusy(RuntimeError):
@@ -254,6 +258,7 @@ class Worker:
         # The row stays claimed (lease) but no transaction is held while the channel works.
         db.session.commit()
         try:
+            outgoing.attachments = self.attachments(outgoing)
             accepted = channel.deliver(outgoing)
         except PermanentFailure as failure:
             return self._fail(message_id, str(failure), permanent=True)
@@ -276,6 +281,22 @@ class Worker:
             channel=message.channel, address=message.address,
             recipient_name=message.recipient_name, locale=message.locale, subject=text.subject,
             text=text.body, urgent=message.urgent, context=context)
+
+    def attachments(self, outgoing: Outgoing) -> list:
+        """The kind's documents for a long text (an acknowledgement's PDF), made now."""
+        kind = kind_of(outgoing.kind)
+        if kind.attachments is None or outgoing.channel not in DOCUMENT_CHANNELS:
+            return []
+        try:
+            documents = list(kind.attachments(dict(outgoing.context), outgoing.locale))
+        except PdfError as error:  # PdfTimeout included: a busy machine, worth another try
+            db.session.rollback()
+            raise TemporaryFailure(f"the attached document could not be made: {error}") from None
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()  # end whatever the function read: the channel holds no transaction
+        return documents
 
     def _mine(self, message_id: int) -> Message | None:
         message = db.session.get(Message, message_id, with_for_update=True)

@@ -101,6 +101,23 @@ class PostalAPI:
         """Release connections kept between letters."""
 
 
+def enclose(letter: bytes, documents: list[bytes]) -> bytes:
+    """The letter followed by the PDF documents of its message (an acknowledgement), in one
+    PDF: they are printed, counted in the batch and posted together."""
+    if not documents:
+        return letter
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for pdf in (letter, *documents):
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def postal_api_class(path: str) -> type[PostalAPI]:
     """The class named by ``NOTIFICATIONS_LETTER_POSTAL_API`` (``"module:Class"``)."""
     module_name, _, class_name = path.partition(":")
@@ -173,11 +190,13 @@ class LetterChannel(Channel):
 
     def _render(self, outgoing: Outgoing, lines: list[str], day) -> bytes:
         try:
-            return render_letter(recipient_lines=lines, subject=outgoing.subject,
-                                 text=outgoing.text, day=day, locale=outgoing.locale,
-                                 reference=str(outgoing.id))
+            letter = render_letter(recipient_lines=lines, subject=outgoing.subject,
+                                   text=outgoing.text, day=day, locale=outgoing.locale,
+                                   reference=str(outgoing.id))
         except PdfError as error:  # PdfTimeout included: a busy machine, worth another try
             raise TemporaryFailure(f"the letter could not be rendered: {error}") from None
+        return enclose(letter, [a.content for a in outgoing.attachments
+                                if a.media_type == "application/pdf"])
 
     def _post(self, outgoing: Outgoing, lines: list[str]) -> Accepted:
         from plugins.notifications.kinds import kind_of
