@@ -70,6 +70,8 @@ bench: $(VENV)/.installed-test system-run-deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/portal_home.py
 	$(BIN)/python bench/pdf_letter.py
+	$(BIN)/python bench/notification_letters.py
+	$(BIN)/python bench/notifications.py --postgresql
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o core/translations/messages.pot .

@@ -48,21 +48,42 @@ def split_subject(source: str) -> tuple[str, str]:
     return "", source
 
 
-def source_of(kind: MessageKind, channel: str, locale: str) -> tuple[str, str]:
-    """The (subject, body) template sources in force: an edited one, else the kind's file."""
-    edited = db.session.execute(
-        select(TemplateText.subject, TemplateText.body).where(
-            TemplateText.kind == kind.name, TemplateText.channel == channel,
-            TemplateText.locale == locale)).first()
-    if edited is not None:
-        return edited.subject, edited.body
+def edited_texts() -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Every text administrators edited, by (kind, channel, locale): a worker reads them once
+    per batch instead of once per message."""
+    return {(row.kind, row.channel, row.locale): (row.subject, row.body)
+            for row in db.session.execute(select(
+                TemplateText.kind, TemplateText.channel, TemplateText.locale,
+                TemplateText.subject, TemplateText.body))}
+
+
+@functools.lru_cache(maxsize=256)
+def _read_file(path: str, _mtime_ns: int) -> tuple[str, str]:
+    with open(path, encoding="utf-8") as text:
+        return split_subject(text.read())
+
+
+def source_of(kind: MessageKind, channel: str, locale: str,
+              edited: dict | None = None) -> tuple[str, str]:
+    """The (subject, body) template sources in force: an edited one, else the kind's file.
+
+    ``edited`` is :func:`edited_texts` read beforehand; without it the database is asked."""
+    if edited is None:
+        found = db.session.execute(
+            select(TemplateText.subject, TemplateText.body).where(
+                TemplateText.kind == kind.name, TemplateText.channel == channel,
+                TemplateText.locale == locale)).first()
+    else:
+        found = edited.get((kind.name, channel, locale))
+    if found is not None:
+        return found[0], found[1]
     path = kind.template_file(channel, locale)
     if path is None:
         fallback = current_app.config["LANGUAGES"][0]
         path = kind.template_file(channel, fallback) if fallback != locale else None
     if path is None:
         raise TemplateProblem(f"{kind.name}: no text for the {channel} channel in {locale}.")
-    return split_subject(path.read_text(encoding="utf-8"))
+    return _read_file(str(path), path.stat().st_mtime_ns)
 
 
 def allowed_context(kind: MessageKind, channel: str, context: dict) -> dict:
@@ -83,7 +104,8 @@ def render_source(subject: str, body: str, context: dict) -> Text:
         raise TemplateProblem(str(error)) from error
 
 
-def render(kind: MessageKind, channel: str, locale: str, context: dict) -> Text:
+def render(kind: MessageKind, channel: str, locale: str, context: dict,
+           edited: dict | None = None) -> Text:
     """Render the kind's text for a channel and a language with the message's context."""
-    subject, body = source_of(kind, channel, locale)
+    subject, body = source_of(kind, channel, locale, edited)
     return render_source(subject, body, allowed_context(kind, channel, context))

@@ -22,6 +22,7 @@ import random
 import signal
 import socket
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from plugins.notifications.channels import (
 from plugins.notifications.kinds import kind_of
 from plugins.notifications.models import Message, MessageEvent, OptOut, Status
 from plugins.notifications.outbox import contacts_of, idempotency_key, quiet_until
-from plugins.notifications.texts import TemplateProblem, render
+from plugins.notifications.texts import TemplateProblem, edited_texts, render
 
 log = logging.getLogger("palier.notifications.worker")
 
@@ -132,6 +133,13 @@ def retry_from_dead_letter(message: Message, by: str) -> None:
     record(message, Status.QUEUED, f"retry asked by {by}")
 
 
+@dataclass
+class _Batch:
+    rows: dict
+    edited: dict
+    opted_out: set
+
+
 class Worker:
     """Delivers due messages until told to stop (or until idle, for tests and commands)."""
 
@@ -185,12 +193,32 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and deliver it. Returns how many messages were claimed."""
         ids = self.claim()
-        for message_id in ids:
+        if not ids:
+            return 0
+        batch = self._snapshot(ids)
+        for position, message_id in enumerate(ids):
             if self.stopping:
-                self._release(ids[ids.index(message_id):])
+                self._release(ids[position:])
                 break
-            self.deliver(message_id)
+            self._deliver_claimed(batch, message_id)
         return len(ids)
+
+    def _snapshot(self, ids: list[int]) -> _Batch:
+        """What delivering a claimed batch needs, read in one short transaction: the messages'
+        fields, the edited texts and the opt-outs of their addresses. No row is read again
+        before its outcome is written."""
+        rows = {row.id: row for row in db.session.execute(
+            select(Message.id, Message.kind, Message.channel, Message.address,
+                   Message.recipient_name, Message.locale, Message.context, Message.urgent,
+                   Message.idempotency_key, Message.status, Message.worker)
+            .where(Message.id.in_(ids)))}
+        addresses = {row.address for row in rows.values()}
+        opted_out = {(channel, address) for channel, address in db.session.execute(
+            select(OptOut.channel, OptOut.address).where(OptOut.address.in_(addresses)))
+            } if addresses else set()
+        batch = _Batch(rows, edited_texts(), opted_out)
+        db.session.commit()
+        return batch
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -226,37 +254,31 @@ class Worker:
 
     def deliver(self, message_id: int) -> Status | None:
         """Deliver one claimed message and commit its outcome."""
-        message = db.session.get(Message, message_id)
-        if message is None or message.status != Status.SENDING or message.worker != self.name:
-            db.session.rollback()
+        return self._deliver_claimed(self._snapshot([message_id]), message_id)
+
+    def _deliver_claimed(self, batch: _Batch, message_id: int) -> Status | None:
+        row = batch.rows.get(message_id)
+        if row is None or row.status != Status.SENDING or row.worker != self.name:
             return None
         channels = registry()
-        now = self.clock()
-        if message.channel not in channels:
-            give_up(message, f"the {message.channel} channel is switched off")
-            db.session.commit()
-            return message.status
-        channel = channels[message.channel]
-        if channel.quiet_hours and not message.urgent:
-            resume = quiet_until(now)
+        if row.channel not in channels:
+            return self._settle(message_id, f"the {row.channel} channel is switched off")
+        channel = channels[row.channel]
+        if channel.quiet_hours and not row.urgent:
+            resume = quiet_until(self.clock())
             if resume is not None:
+                message = db.session.get(Message, message_id)
                 message.status, message.not_before = Status.QUEUED, resume
                 message.lease_until = message.worker = None
                 db.session.commit()
-                return message.status
-        if db.session.scalar(select(OptOut.id).where(OptOut.channel == message.channel,
-                                                     OptOut.address == message.address)):
-            give_up(message, "the recipient asked for no more messages on this channel")
-            db.session.commit()
-            return message.status
+                return Status.QUEUED
+        if (row.channel, row.address) in batch.opted_out:
+            return self._settle(message_id,
+                                "the recipient asked for no more messages on this channel")
         try:
-            outgoing = self.outgoing(message)
+            outgoing = self.outgoing(row, batch.edited)
         except (TemplateProblem, LookupError) as problem:
-            give_up(message, f"text could not be prepared: {problem}")
-            db.session.commit()
-            return message.status
-        # The row stays claimed (lease) but no transaction is held while the channel works.
-        db.session.commit()
+            return self._settle(message_id, f"text could not be prepared: {problem}")
         try:
             outgoing.attachments = self.attachments(outgoing)
             accepted = channel.deliver(outgoing)
@@ -265,17 +287,27 @@ class Worker:
         except TemporaryFailure as failure:
             return self._fail(message_id, str(failure), retry_after=failure.retry_after)
         except Exception as error:  # a bug or an unforeseen error: retried, and logged
-            log.exception("message %s: %s channel crashed", message_id, message.channel)
+            log.exception("message %s: %s channel crashed", message_id, row.channel)
             return self._fail(message_id, f"{type(error).__name__}: {error}")
         # The outcome's status is returned as recorded: reading it back from the committed
         # row would cost one more query and transaction per message.
         return self._succeed(message_id, accepted, outgoing)
 
-    def outgoing(self, message: Message) -> Outgoing:
+    def _settle(self, message_id: int, reason: str) -> Status | None:
+        """Give a claimed message up before it left (no channel, opt-out, no text)."""
+        message = self._mine(message_id)
+        if message is None:
+            return None
+        give_up(message, reason)
+        db.session.commit()
+        return Status.FAILED
+
+    def outgoing(self, message, edited: dict | None = None) -> Outgoing:
+        """The rendered message, from a ``Message`` or a row of its columns."""
         kind = kind_of(message.kind)
         context = dict(message.context)
         context.setdefault("recipient_name", message.recipient_name)
-        text = render(kind, message.channel, message.locale, context)
+        text = render(kind, message.channel, message.locale, context, edited)
         return Outgoing(
             id=message.id, idempotency_key=message.idempotency_key, kind=message.kind,
             channel=message.channel, address=message.address,

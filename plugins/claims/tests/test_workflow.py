@@ -427,7 +427,7 @@ def test_the_tenant_cancels_before_the_work_starts_and_not_after(claims_app, mak
     late = file(tenant)
     for status in ("qualified", "assigned", "in_progress"):
         move(late, status, agent)
-    with pytest.raises(IllegalTransition, match="no longer be cancelled"):
+    with pytest.raises(IllegalTransition, match="ne peut plus être annulée"):
         move(late, "cancelled", tenant)
     with pytest.raises(ClaimForbidden):
         move(late, "resolved", tenant)
@@ -494,7 +494,7 @@ def test_changes_that_miss_what_they_need_are_refused(claims_app, make_tenant, m
         db.session.commit()
     with pytest.raises(ClaimForbidden):
         move(claim_id, "in_progress", caretaker)
-    with pytest.raises(ClaimConflict, match="changed meanwhile"):
+    with pytest.raises(ClaimConflict, match="modifiée entre-temps"):
         move(claim_id, "in_progress", agent, expected_status="qualified")
     with claims_app.app_context():
         assert db.session.get(Claim, claim_id).status is Status.ASSIGNED
@@ -530,7 +530,7 @@ def test_two_agents_applying_the_same_change_at_once_one_wins(recorded_app, reco
         thread.join()
     assert len(outcomes) == 2 and outcomes.count("applied") == 1
     refusal = next(outcome for outcome in outcomes if outcome != "applied")
-    assert "Qualified" in refusal  # the user learns the claim's status now
+    assert "« Qualifiée »" in refusal  # the user learns the claim's status now
     with recorded_app.app_context():
         qualified = db.session.scalars(select(ClaimEvent).where(
             ClaimEvent.claim_id == claim_id, ClaimEvent.to_status == Status.QUALIFIED)).all()
