@@ -205,7 +205,7 @@ def run_workers(env: dict, workers: int, *, until_idle: bool = True,
             os.killpg(process.pid, signal.SIGTERM)
     outputs = [process.communicate(timeout=3600)[0].decode(errors="replace")
                for process in processes]
-    for process, output in zip(processes, outputs):
+    for process, output in zip(processes, outputs, strict=True):
         if process.returncode != 0:
             raise RuntimeError(f"a worker failed (exit {process.returncode}):\n{output[-3000:]}")
     return time.perf_counter() - started, outputs

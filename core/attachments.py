@@ -349,7 +349,7 @@ def _store(data: bytes, media_type: str, display_name: str, *, width, height, ow
            owner_id, person_id, uploaded_by) -> Attachment:
     storage_name = secrets.token_hex(24)
     path = _path_for(storage_name)
-    _write_atomically(path, data)
+    write_atomically(path, data)
     attachment = Attachment(
         storage_name=storage_name, original_name=display_name, media_type=media_type,
         size=len(data), width=width, height=height, sha256=hashlib.sha256(data).hexdigest(),
@@ -366,7 +366,7 @@ def _store(data: bytes, media_type: str, display_name: str, *, width, height, ow
     return attachment
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder, then rename: a reader never sees a
     partial file, and a crash leaves at most a temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@ import io
 import json
 import zipfile
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,6 +14,7 @@ from core.audit import AuditEvent, verify_chain
 from core.estate import Lease, Person
 from core.extensions import db
 from core.testing.fixtures import DEFAULT_PASSWORD, csrf_token
+from core.testing.traces import occurrences
 
 MARKER = "zq7marqueur"
 
@@ -94,25 +94,6 @@ def planted_everywhere(app, client, login, make_tenant, make_user):
             db.session.commit()
         Worker(app, poll_seconds=0).run(until_idle=True)
     return tenant
-
-
-def occurrences(app, needle: str) -> list[str]:
-    """Where ``needle`` still appears: database rows (every table) and instance files."""
-    found = []
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            try:
-                rows = db.session.execute(table.select()).all()
-            except Exception:  # a table of a plugin this app does not enable
-                db.session.rollback()
-                continue
-            found += [f"{table.name}: {row}" for row in rows if needle in str(row).lower()]
-        db.session.remove()
-        db.engine.dispose()
-    for path in Path(app.instance_path).rglob("*"):
-        if path.is_file() and needle.encode() in path.read_bytes().lower():
-            found.append(str(path.relative_to(app.instance_path)))
-    return found
 
 
 def test_erasing_a_person_leaves_no_trace_but_the_pseudonymised_lease(app, make_tenant,

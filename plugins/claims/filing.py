@@ -220,7 +220,7 @@ def resolve_location(filer: User, place: Place | None, *, person_id=None, dwelli
     given = {name: value for name, value in (("person", person_id), ("dwelling", dwelling_id),
                                               ("building", building_id),
                                               ("entrance", entrance_id)) if value is not None}
-    for name, value in given.items():
+    for value in given.values():
         if _as_id(value) is None:
             errors["location"] = _("The place of the problem is not valid.")
             return None

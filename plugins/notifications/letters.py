@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import tempfile
 import textwrap
 import unicodedata
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import utcnow
+from core.attachments import write_atomically  # noqa: F401 (used and re-exported)
 from core.extensions import db
 from core.pdf import render_pdf
 from plugins.notifications.models import Message, PrintBatch
@@ -70,22 +69,6 @@ def letter_path(day: date, message_id: int, app=None) -> Path:
 def batch_filename(day: date) -> str:
     """The batch PDF's name, relative to the letters folder (kept in ``PrintBatch.filename``)."""
     return f"{day.isoformat()}/print-batch-{day.isoformat()}.pdf"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a temporary file in the same folder,
-    flushed to disk, then renamed over the target (a reader never sees half a PDF)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def local_today(config=None) -> date:

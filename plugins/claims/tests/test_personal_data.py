@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -14,29 +13,12 @@ from core.audit import verify_chain
 from core.estate import Person
 from core.extensions import db
 from core.personal_data import erase_person, export_person
+from core.testing.traces import occurrences
 from plugins.claims.models import PHOTO_OWNER_TYPE, Claim, ClaimEvent, Status
 from plugins.claims.tests.conftest import ANSWERS, run_worker
 from plugins.claims.tests.test_workflow import jpeg
 
 MARKER = "zq7claimmark"
-
-
-def occurrences(app, needle: str) -> list[str]:
-    """Where ``needle`` still appears: database rows (every table) and instance files."""
-    found = []
-    with app.app_context():
-        for table in db.metadata.sorted_tables:
-            try:
-                rows = db.session.execute(table.select()).all()
-            except Exception:  # a table of a plugin this app does not enable
-                db.session.rollback()
-                continue
-            found += [f"{table.name}: {row}" for row in rows if needle in str(row).lower()]
-        db.session.remove()
-    for path in Path(app.instance_path).rglob("*"):
-        if path.is_file() and needle.encode() in path.read_bytes().lower():
-            found.append(str(path.relative_to(app.instance_path)))
-    return found
 
 
 def planted_claims(make_tenant, make_user, file, move, caretaker_photo=None):

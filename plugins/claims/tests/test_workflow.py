@@ -18,8 +18,8 @@ from core.attachments import Attachment
 from core.audit import AuditEvent
 from core.estate import Building, CaretakerAssignment
 from core.extensions import db
-from plugins.claims.notices import notifications_enabled
 from plugins.claims.models import PHOTO_OWNER_TYPE, Claim, ClaimEvent, ReferenceCounter, Status
+from plugins.claims.notices import notifications_enabled
 from plugins.claims.tests.conftest import ANSWERS, LIFT, TAP, token
 from plugins.claims.workflow import (
     TRANSITIONS,
@@ -410,7 +410,7 @@ def test_the_whole_journey_is_recorded_step_by_step(claims_app, make_tenant, mak
         assert (postponed.planned_for, postponed.reason) == (later, "Pièce non livrée.")
         assert claim.planned_for == later
         assert claim.assigned_trade == "plumbing"  # the catalogue's trade, by default
-        assert all(a.at <= b.at for a, b in zip(claim.events, claim.events[1:]))
+        assert all(a.at <= b.at for a, b in zip(claim.events, claim.events[1:], strict=False))
 
 
 def test_the_tenant_cancels_before_the_work_starts_and_not_after(claims_app, make_tenant,
