@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from core.accounts import utcnow
@@ -367,15 +367,16 @@ class Worker:
         :meth:`_mine`'s row lock does: it applies only while this worker holds the message."""
         now = self.clock()
         status = Status.DELIVERED if accepted.delivered else Status.SENT
+        # Core statements on the tables: nothing of the ORM's per-statement work is needed.
+        table = Message.__table__
         result = db.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == Status.SENDING,
-                   Message.worker == self.name)
-            .values(status=status, attempts=Message.attempts + 1, lease_until=None,
+            table.update()
+            .where(table.c.id == message_id, table.c.status == Status.SENDING,
+                   table.c.worker == self.name)
+            .values(status=status, attempts=table.c.attempts + 1, lease_until=None,
                     sent_at=now, provider_ref=accepted.provider_ref,
                     sent_subject=outgoing.subject[:300] or None, sent_text=outgoing.text,
-                    last_error=None, updated_at=now)
-            .execution_options(synchronize_session=False))
+                    last_error=None, updated_at=now))
         if result.rowcount != 1:
             log.warning("message %s was taken over while delivering (lease too short?)",
                         message_id)
@@ -386,7 +387,7 @@ class Worker:
         if accepted.delivered:
             steps.append({"message_id": message_id, "status": Status.DELIVERED.value,
                           "detail": "", "at": now})
-        db.session.execute(insert(MessageEvent), steps)
+        db.session.execute(MessageEvent.__table__.insert(), steps)
         db.session.commit()
         return status
 
