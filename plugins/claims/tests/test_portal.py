@@ -205,3 +205,32 @@ def test_another_households_claim_is_not_found(claims_app, client, make_tenant, 
 def test_the_portal_home_offers_to_report_a_problem(client):
     html = client.get("/portal/").get_data(as_text=True)
     assert 'href="/portal/claims/new"' in html and 'href="/portal/claims/"' in html
+
+
+def test_the_claim_page_shows_public_messages_never_internal_notes(claims_app, client, tenant,
+                                                                   make_user, file, move):
+    agent = make_user("agent")
+    claim_id = file(tenant)
+    move(claim_id, "qualified", agent, public_message="A plumber will call you.",
+         internal_note="Tenant's charge, check the seal first.")
+    html = client.get(f"/portal/claims/{claim_id}").get_data(as_text=True)
+    assert "Qualified" in html and "A plumber will call you." in html
+    assert "check the seal" not in html
+    assert "The kitchen tap drips day and night." in html
+
+
+def test_with_notifications_the_claim_page_lists_its_messages(notified_app, make_tenant, login,
+                                                              file):
+    tenant = make_tenant(locale="en", email="josiane@example.org")
+    client = notified_app.test_client()
+    login(client, tenant)
+    claim_id = file(tenant)
+    html = client.get(f"/portal/claims/{claim_id}").get_data(as_text=True)
+    # The acknowledgement, queued in the filing transaction, is listed on the claim's page.
+    section = html[html.index('class="object-messages"'):]
+    assert "Your claims: acknowledgement" in section[:section.index("</section>")]
+
+
+def test_without_notifications_the_claim_page_has_no_messages(client, tenant, file):
+    html = client.get(f"/portal/claims/{file(tenant)}").get_data(as_text=True)
+    assert "object-messages" not in html and "Acknowledged" in html
