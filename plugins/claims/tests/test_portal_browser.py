@@ -53,8 +53,17 @@ def test_a_tenant_reports_a_running_cistern_on_a_phone(page, live_server, live_a
 
     page.goto("/portal/claims/new")
     assert_accessible(page)
-    # Pictograms are links named by the catalogue's label (their picture's alternative).
-    page.get_by_role("link", name="WC", exact=True).click()
+    # Pictograms are links named by the catalogue's label (their picture's alternative),
+    # reached with the Tab key and followed with Enter.
+    assert page.get_by_role("link", name="WC", exact=True).is_visible()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.getAttribute('href')") == \
+                "/portal/claims/new/toilet":
+            break
+    else:
+        raise AssertionError("the toilet pictogram was never reached with the Tab key")
+    page.keyboard.press("Enter")
     page.wait_for_url("**/portal/claims/new/toilet")
     assert_accessible(page)
     page.get_by_role("link", name="Cuvette et chasse d’eau").click()
