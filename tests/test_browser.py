@@ -31,8 +31,9 @@ def test_tenant_logs_in_and_sees_the_portal_home(page, live_server, make_tenant)
     assert page.get_by_role("heading", level=1).inner_text() == "Bonjour Josiane Fabre"
     cards = page.locator(".card__title").all_inner_texts()
     core_cards = ["Mon logement", "Mon historique", "Mes données personnelles"]
-    # The core's cards in their order, and the notifications plugin's contact preferences.
-    assert [card for card in cards if card in core_cards] == core_cards and len(cards) == 4
+    # The core's cards in their order, the notifications plugin's contact preferences and the
+    # claims plugin's two cards (report a problem, my claims).
+    assert [card for card in cards if card in core_cards] == core_cards and len(cards) == 6
     assert page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Mon historique").is_visible()
     assert_accessible(page)

@@ -81,9 +81,48 @@ class ClaimsPlugin(Plugin):
     @hookimpl
     def register_blueprints(self, app):
         from plugins.claims.blueprint import bp
+        from plugins.claims.views import blueprints
 
         app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
-        return [bp]
+        return [bp, *blueprints()]
+
+    @hookimpl
+    def extra_css_urls(self, area):
+        from flask import url_for
+
+        if area == "portal":
+            return [url_for("claims_portal.static", filename="claims.css")]
+        return None
+
+    @hookimpl
+    def navigation_items(self, user, area):
+        from flask import url_for
+        from flask_babel import gettext as _
+
+        from core.contributions import NavItem
+
+        if area != "portal" or user.person_id is None:
+            return None
+        return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
+                        "claims_portal.start", order=20),
+                NavItem(_("My claims"), url_for("claims_portal.my_claims"),
+                        "claims_portal.my_claims", order=21)]
+
+    @hookimpl
+    def portal_cards(self, user):
+        from flask import url_for
+        from flask_babel import gettext as _
+
+        from core.contributions import Card
+
+        if user.person_id is None:
+            return None
+        return [Card(_("Report a problem"),
+                     _("Something broken or not working in your home or the building? Tell "
+                       "us in a few taps, and see who pays for the repair."),
+                     url_for("claims_portal.start"), icon="repair", order=20),
+                Card(_("My claims"), _("Follow the problems you reported, step by step."),
+                     url_for("claims_portal.my_claims"), icon="history", order=21)]
 
     @hookimpl
     def register_permissions(self):

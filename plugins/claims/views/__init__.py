@@ -1,0 +1,8 @@
+"""The plugin's pages, one blueprint per area (each module owns its routes and templates)."""
+from __future__ import annotations
+
+
+def blueprints() -> list:
+    from plugins.claims.views import portal
+
+    return [portal.bp]
