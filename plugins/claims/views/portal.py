@@ -29,8 +29,8 @@ from wtforms import (
 )
 
 from core.extensions import db
-from plugins.claims import PACKAGE_DIR
 from core.web.access import tenant_required
+from plugins.claims import PACKAGE_DIR
 from plugins.claims.catalogue import Scope
 from plugins.claims.filing import (
     ANSWER_CHOICES,
