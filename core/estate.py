@@ -188,9 +188,13 @@ class HomeSummary(NamedTuple):
     address_lines: list[str]
 
 
+def lease_runs_on(on):
+    """Criteria of a lease running on the day ``on`` (started, not ended)."""
+    return (Lease.start_date <= on, or_(Lease.end_date.is_(None), Lease.end_date > on))
+
+
 def _current_lease_filter(person_id, on):
-    return (Person.id == person_id, Lease.start_date <= on,
-            or_(Lease.end_date.is_(None), Lease.end_date > on))
+    return (Person.id == person_id, *lease_runs_on(on))
 
 
 @functools.cache

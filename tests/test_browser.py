@@ -1,23 +1,9 @@
 """In a real browser: logging in, homes composed from plugin contributions, accessibility."""
 import pytest
 
-from core.testing.browser import axe_violations
-from core.testing.fixtures import DEFAULT_PASSWORD
+from core.testing.browser import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
-def assert_accessible(page):
-    violations = axe_violations(page)
-    assert violations == [], "\n".join(
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
 
 
 def test_tenant_logs_in_and_sees_the_portal_home(page, live_server, make_tenant):

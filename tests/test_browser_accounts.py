@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.accounts import User
 from core.estate import Lease, Person
 from core.extensions import db
-from core.testing.browser import axe_violations
+from core.testing.browser import assert_accessible
 from core.testing.smtp import free_port
 
 pytestmark = pytest.mark.browser
@@ -19,11 +19,6 @@ def live_app(make_app, smtp_server):
     port = free_port()
     return make_app(PUBLIC_URL=f"http://127.0.0.1:{port}", MAIL_SERVER=smtp_server.host,
                     MAIL_PORT=smtp_server.port)
-
-
-def assert_accessible(page):
-    violations = axe_violations(page)
-    assert violations == [], [(v["id"], v["help"]) for v in violations]
 
 
 def test_tenant_activation_from_the_mailed_code_to_the_first_login(page, live_server, live_app,

@@ -22,7 +22,7 @@ from core.estate import (
 )
 from core.estate_import import POSTGRES_LOCK_KEY, import_estate
 from core.extensions import db
-from core.testing.browser import axe_violations
+from core.testing.browser import assert_accessible
 from core.testing.fixtures import DEFAULT_PASSWORD, csrf_token
 
 HEADER = ("code_agence;agence;code_residence;residence;code_postal;commune;code_batiment;"
@@ -418,12 +418,6 @@ def test_the_upload_page_in_a_browser_shows_progress_then_the_report(
     assert any(not news["finished"] for news in polled)
     assert "60\u202f000 lignes importées." in page.locator("main").inner_text()
     assert_accessible(page)
-
-
-def assert_accessible(page):
-    violations = axe_violations(page)
-    assert violations == [], "\n".join(
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
 
 
 def test_an_import_is_recorded_in_the_audit_log_as_one_event(app, tmp_path):

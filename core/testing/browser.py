@@ -100,3 +100,20 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
 
     results = Axe().run(page)
     return [v for v in results.response["violations"] if v.get("impact") in impacts]
+
+
+def assert_accessible(page) -> None:
+    """Fail with each serious or critical axe-core violation of the page, one per line."""
+    violations = axe_violations(page)
+    assert violations == [], "\n".join(
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
+
+
+def log_in(page, email: str, password: str | None = None) -> None:
+    """Log in through the French login form, as a person would (default test password)."""
+    from core.testing.fixtures import DEFAULT_PASSWORD
+
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password or DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()

@@ -16,19 +16,28 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import Integer, String, any_, bindparam, insert, literal, or_, select
+from sqlalchemy import Integer, String, any_, bindparam, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import audit
 from core.accounts import User, utcnow
-from core.estate import Building, Dwelling, Entrance, Lease, Person, Residence, postal_address
+from core.estate import (
+    Building,
+    Dwelling,
+    Entrance,
+    Lease,
+    Person,
+    Residence,
+    lease_runs_on,
+    postal_address,
+)
 from core.extensions import db
 from plugins.notifications.channels import registry
 from plugins.notifications.kinds import MessageKind
 from plugins.notifications.models import Message, MessageEvent, Preference, Profile, Status
 from plugins.notifications.outbox import (
-    _first_due,
     choose_channels,
+    first_due,
     idempotency_key,
     recipient_name,
 )
@@ -77,7 +86,7 @@ def queue_for_people(people_ids, kind: MessageKind, context: dict | None, *, eve
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         rows = [_row(kind, context, event, urgent, recipient, channel, address, locale,
-                     due_by_channel.setdefault(channel, _first_due(channel, urgent, not_before)))
+                     due_by_channel.setdefault(channel, first_due(channel, urgent, not_before)))
                 for recipient, channel, address, locale in _plan(kind, chunk, today)]
         queued += _insert_new(rows)
     if queued:
@@ -136,8 +145,7 @@ def _postal_addresses(chunk: list[int], today: date) -> dict[int, str]:
         .join(Entrance, Entrance.id == Dwelling.entrance_id)
         .join(Building, Building.id == Entrance.building_id)
         .join(Residence, Residence.id == Building.residence_id)
-        .where(_among(Person.id, chunk), Lease.start_date <= today,
-               or_(Lease.end_date.is_(None), Lease.end_date > today))
+        .where(_among(Person.id, chunk), *lease_runs_on(today))
         .order_by(Person.id, Lease.start_date))
     found: dict[int, str] = {}
     for row in rows:

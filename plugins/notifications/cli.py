@@ -50,7 +50,7 @@ def notify_test(channel, address, locale, timeout):
     """Send a test message through the outbox, a worker and the channel; print the outcome."""
     from plugins.notifications.channels import registry
     from plugins.notifications.models import Message, Status
-    from plugins.notifications.outbox import notify
+    from plugins.notifications.outbox import notify, typed_address
     from plugins.notifications.worker import Worker, WorkerBusy
 
     if channel not in registry():
@@ -58,10 +58,9 @@ def notify_test(channel, address, locale, timeout):
         raise click.ClickException(
             f"The {channel} channel is not switched on (switched on: {enabled}; see "
             "NOTIFICATIONS_CHANNELS).")
-    if channel == "letter":
-        address = "\n".join(part.strip() for part in address.split("|"))
     messages = notify(None, "notifications.test", {"sent_by": "palier notify test"},
-                      event=f"test:{uuid.uuid4().hex}", channel=channel, address=address,
+                      event=f"test:{uuid.uuid4().hex}", channel=channel,
+                      address=typed_address(channel, address),
                       locale=locale or current_app.config["LANGUAGES"][0])
     db.session.flush()
     message_id = messages[0].id

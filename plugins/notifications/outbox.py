@@ -101,7 +101,18 @@ def quiet_until(now_utc: datetime) -> datetime | None:
     return resume.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-def _first_due(channel: str, urgent: bool, not_before: datetime | None) -> datetime:
+def typed_address(channel: str, text: str) -> str:
+    """An address typed on one line by staff (a test send): postal lines are separated by
+    "|" (or newlines) and kept one per line; any other address is trimmed."""
+    if registry().classes[channel].address_kind != "postal":
+        return text.strip()
+    return "\n".join(line.strip() for line in text.replace("|", "\n").splitlines()
+                     if line.strip())
+
+
+def first_due(channel: str, urgent: bool, not_before: datetime | None = None) -> datetime:
+    """When a message may leave: ``not_before`` (now by default), pushed past the quiet
+    hours for a channel that keeps them, unless urgent."""
     due = not_before or utcnow()
     if not urgent and registry()[channel].quiet_hours:
         due = quiet_until(due) or due
@@ -155,7 +166,7 @@ def notify(person: Person | None, kind: str, context: dict | None = None, *, eve
             idempotency_key=key, event=event, kind=kind, channel=channel_name,
             person_id=person.id if person is not None else None, address=channel_address,
             recipient_name=name, locale=language, context=context, urgent=urgent,
-            status=Status.QUEUED, not_before=_first_due(channel_name, urgent, not_before),
+            status=Status.QUEUED, not_before=first_due(channel_name, urgent, not_before),
             object_type=obj.__tablename__ if obj is not None else None,
             object_id=obj.id if obj is not None else None)
         message.events.append(MessageEvent(status=Status.QUEUED.value))

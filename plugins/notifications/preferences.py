@@ -117,11 +117,14 @@ def saved_choices(person: Person) -> dict[str, str]:
         Preference.person_id == person.id)).all())
 
 
-def kind_choices(person: Person) -> list[KindChoice]:
-    """Every choosable kind with its options and the current choice, for the page."""
-    contacts = contacts_of(person)
+def kind_choices(person: Person, contacts: dict | None = None,
+                 profile: Profile | None = None) -> list[KindChoice]:
+    """Every choosable kind with its options and the current choice, for the page.
+
+    ``contacts`` and ``profile`` may be passed when the caller already read them."""
+    contacts = contacts_of(person) if contacts is None else contacts
     saved = saved_choices(person)
-    profile = profile_of(person)
+    profile = profile_of(person) if profile is None else profile
     result = []
     for kind in choosable_kinds():
         options = options_for(kind, person, contacts)
@@ -136,10 +139,10 @@ def kind_choices(person: Person) -> list[KindChoice]:
     return result
 
 
-def missing_contacts(person: Person) -> list[str]:
+def missing_contacts(person: Person, contacts: dict | None = None) -> list[str]:
     """Contact kinds (``email``, ``phone``) that a switched-on channel would use but that we
     do not hold for this person: the page tells them how to add one."""
-    contacts = contacts_of(person)
+    contacts = contacts_of(person) if contacts is None else contacts
     needed = {registry()[name].address_kind for kind in choosable_kinds()
               for name in kind.channels if name in registry()}
     return [kind for kind in ("email", "phone") if kind in needed and not contacts.get(kind)]

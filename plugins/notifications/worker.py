@@ -44,7 +44,7 @@ from plugins.notifications.channels import (
 )
 from plugins.notifications.kinds import kind_of
 from plugins.notifications.models import Message, MessageEvent, OptOut, Status
-from plugins.notifications.outbox import contacts_of, idempotency_key, quiet_until
+from plugins.notifications.outbox import contacts_of, first_due, idempotency_key, quiet_until
 from plugins.notifications.texts import TemplateProblem, edited_texts, render
 
 log = logging.getLogger("palier.notifications.worker")
@@ -95,14 +95,12 @@ def next_fallback(message: Message) -> Message | None:
         key = idempotency_key(message.event, recipient, name)
         if db.session.scalar(select(Message.id).where(Message.idempotency_key == key)):
             continue  # that channel was already used for this event
-        due = utcnow()
-        if not message.urgent and channels[name].quiet_hours:
-            due = quiet_until(due) or due
         fallback = Message(
             idempotency_key=key, event=message.event, kind=message.kind, channel=name,
             person_id=person.id, address=address, recipient_name=message.recipient_name,
             locale=message.locale, context=dict(message.context), urgent=message.urgent,
-            status=Status.QUEUED, not_before=due, fallback_of_id=message.id,
+            status=Status.QUEUED, not_before=first_due(name, message.urgent),
+            fallback_of_id=message.id,
             object_type=message.object_type, object_id=message.object_id)
         fallback.events.append(MessageEvent(
             status=Status.QUEUED.value, detail=f"fallback after {message.channel}"))

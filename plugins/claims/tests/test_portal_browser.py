@@ -11,8 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.extensions import db
-from core.testing.browser import axe_violations
-from core.testing.fixtures import DEFAULT_PASSWORD
+from core.testing.browser import assert_accessible, log_in
 from core.testing.smtp import free_port
 from plugins.claims.models import Claim
 
@@ -23,19 +22,6 @@ pytestmark = pytest.mark.browser
 def live_app(make_app):
     port = free_port()
     return make_app(plugins=["notifications", "claims"], PUBLIC_URL=f"http://127.0.0.1:{port}")
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
-def assert_accessible(page):
-    violations = axe_violations(page)
-    assert violations == [], "\n".join(
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
 
 
 def photo() -> bytes:

@@ -93,7 +93,7 @@ def record_outcome(message_id: int, outcome: str, attempt: int, agent: str) -> M
     (``attempt``), and gets :class:`CallAlreadyRecorded`. Raises LookupError for a message
     that is not a call.
     """
-    from plugins.notifications.outbox import quiet_until
+    from plugins.notifications.outbox import first_due
     from plugins.notifications.worker import give_up, record
 
     if outcome not in OUTCOME_DETAILS:
@@ -115,9 +115,8 @@ def record_outcome(message_id: int, outcome: str, attempt: int, agent: str) -> M
     elif call >= current_app.config["NOTIFICATIONS_MAX_ATTEMPTS"]:
         give_up(message, f"{detail}; no answer after {call} calls, the last one")
     else:
-        due = utcnow() + timedelta(seconds=current_app.config["NOTIFICATIONS_CALL_RETRY_SECONDS"])
-        if not message.urgent:
-            due = quiet_until(due) or due
+        due = first_due(message.channel, message.urgent, utcnow() + timedelta(
+            seconds=current_app.config["NOTIFICATIONS_CALL_RETRY_SECONDS"]))
         # Queued again: the worker puts it back on the list when due (and counts the call).
         message.status = Status.QUEUED
         message.not_before = due

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from core.accounts import User
 from core.estate import Person
 from core.extensions import db
-from core.testing.browser import axe_violations
-from core.testing.fixtures import DEFAULT_PASSWORD
+from core.testing.browser import assert_accessible, log_in
 from core.testing.smtp import free_port
 from plugins.notifications import notify
 from plugins.notifications.models import Message, Preference
@@ -30,19 +29,6 @@ def live_app(make_app, smtp_server):
                     MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port,
                     NOTIFICATIONS_CHANNELS=["mail", "phone"],
                     NOTIFICATIONS_QUIET_HOURS=["00:00", "00:00"])
-
-
-def log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
-def assert_accessible(page):
-    violations = axe_violations(page)
-    assert violations == [], "\n".join(
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations)
 
 
 def tenant_with_phone(app, make_tenant, **kwargs):

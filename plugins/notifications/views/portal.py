@@ -9,6 +9,7 @@ from core.extensions import db
 from core.web.access import tenant_required
 from plugins.notifications.channels import registry
 from plugins.notifications.forms import preferences_form
+from plugins.notifications.outbox import contacts_of
 from plugins.notifications.preferences import (
     InvalidChoice,
     channel_label,
@@ -28,8 +29,9 @@ def preferences():
     person = current_user.person
     if person is None:
         abort(404)
-    choices = kind_choices(person)
+    contacts = contacts_of(person)
     profile = profile_of(person)
+    choices = kind_choices(person, contacts, profile)
     form = preferences_form(choices, data={
         "no_smartphone": bool(profile and profile.no_smartphone),
         "visual_impairment": bool(profile and profile.visual_impairment)})
@@ -51,7 +53,7 @@ def preferences():
     channels = registry()
     return render_template(
         "notifications/portal/preferences.html", form=form, choices=choices,
-        missing=missing_contacts(person), channel_label=channel_label,
+        missing=missing_contacts(person, contacts), channel_label=channel_label,
         voice_on="voice" in channels, letter_on="letter" in channels,
         proof_kinds=[c.kind for c in choices if c.kind.needs_proof]), 400 if form.errors else 200
 

@@ -20,7 +20,7 @@ from core.web.access import permission_required
 from plugins.notifications.channels import registry
 from plugins.notifications.kinds import COMMON_VARIABLES, LONG_CHANNELS, LONG_VARIABLES, kinds
 from plugins.notifications.models import TemplateText
-from plugins.notifications.outbox import notify
+from plugins.notifications.outbox import notify, typed_address
 from plugins.notifications.texts import (
     TemplateProblem,
     allowed_context,
@@ -134,7 +134,7 @@ def edit_text(kind_name: str, channel: str, locale: str):
             else:
                 [message] = notify(None, kind.name, sample_context(kind),
                                    event=f"text-test:{uuid.uuid4().hex}", channel=channel,
-                                   address=address.replace("|", "\n"), locale=locale,
+                                   address=typed_address(channel, address), locale=locale,
                                    urgent=True)
                 audit.record("notifications.test_sent", obj=message,
                              detail={"kind": kind.name, "channel": channel})
@@ -161,10 +161,7 @@ def send_test():
     form.channel.choices = [(name, str(CHANNEL_LABELS.get(name, name)))
                             for name in registry().enabled]
     if form.validate_on_submit():
-        address = form.address.data.strip()
-        if form.channel.data == "letter":
-            address = "\n".join(line.strip() for line in address.replace("|", "\n").splitlines()
-                                if line.strip())
+        address = typed_address(form.channel.data, form.address.data)
         [message] = notify(None, "notifications.test", {"sent_by": current_user.display_name},
                            event=f"test:{uuid.uuid4().hex}", channel=form.channel.data,
                            address=address, urgent=True)
