@@ -76,6 +76,10 @@ class User(UserMixin, db.Model):
     # One account per person at most (staff accounts have none).
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), unique=True)
+    # The agency (agence) a customer agent or a manager works for. An agent sees their
+    # agency's claims; an agent without one sees none until an administrator sets it.
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     person = relationship("Person")

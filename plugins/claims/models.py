@@ -47,6 +47,38 @@ class Status(str, enum.Enum):
         return self not in (Status.CLOSED, Status.REJECTED, Status.CANCELLED)
 
 
+class EventKind(str, enum.Enum):
+    """What a step of a claim's history is. Only ``status`` steps change the status; the others
+    keep ``from_status == to_status`` (the status the claim had then)."""
+
+    STATUS = "status"                  # a status change
+    INFORMATION = "information"        # the tenant added information (text, photos)
+    MESSAGE = "message"                # staff wrote to the tenant, without a status change
+    NOTE = "note"                      # an internal note (staff only)
+    RESPONSIBILITY = "responsibility"  # who pays was overridden, with a reason
+    RATING = "rating"                  # the tenant rated the resolution
+    INCIDENT = "incident"              # linked to (or unlinked from) a collective incident
+
+
+class IncidentStatus(str, enum.Enum):
+    """Where a collective incident (incident collectif) stands.
+
+    Proposed by Palier when several claims look alike; an agent confirms or dismisses it. A
+    confirmed incident carries its claims along: each step applied to the incident is applied
+    to every open claim linked to it, so every tenant concerned hears about it.
+    """
+
+    PROPOSED = "proposed"      # proposé, à confirmer
+    CONFIRMED = "confirmed"    # confirmé, en cours de traitement
+    DISMISSED = "dismissed"    # écarté (the claims were not the same problem)
+    RESOLVED = "resolved"      # résolu
+    CLOSED = "closed"          # clôturé
+
+    @property
+    def is_open(self) -> bool:
+        return self in (IncidentStatus.PROPOSED, IncidentStatus.CONFIRMED)
+
+
 class FilingChannel(str, enum.Enum):
     """How the claim reached the landlord."""
 
@@ -82,6 +114,9 @@ class Claim(db.Model):
         # The agents' queue: an agency's claims by status and deadline.
         Index("ix_claims_claim_agency_status_due", "agency_id", "status", "due_at"),
         Index("ix_claims_claim_status_due", "status", "due_at"),
+        # The queue sorted by age, for an agency or for everyone.
+        Index("ix_claims_claim_agency_created", "agency_id", "created_at"),
+        Index("ix_claims_claim_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,8 +166,16 @@ class Claim(db.Model):
     planned_for: Mapped[datetime | None]
     # Filing time plus the catalogue's deadline (calendar hours).
     due_at: Mapped[datetime]
-    # A later collective incident groups claims; no table yet.
-    incident_id: Mapped[int | None] = mapped_column(index=True)
+    # The collective incident this claim belongs to, once proposed or confirmed.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claims_incident.id", ondelete="SET NULL"), index=True)
+    # Who paid according to the catalogue, kept when an agent overrides ``responsibility``
+    # (the reason is in the RESPONSIBILITY event).
+    original_responsibility: Mapped[str | None] = mapped_column(String(24))
+    # The tenant's rating of the resolution: 1 to 5 and a comment.
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    rated_at: Mapped[datetime | None]
 
     # The token of the confirmation that filed it: a confirmation sent twice files once.
     idempotency_token: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -171,6 +214,8 @@ class ClaimEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(
         ForeignKey("claims_claim.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, 16), default=EventKind.STATUS,
+                                            server_default=EventKind.STATUS.value)
     from_status: Mapped[Status | None] = mapped_column(_enum(Status, 24))
     to_status: Mapped[Status] = mapped_column(_enum(Status, 24))
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -192,4 +237,78 @@ class ClaimEvent(db.Model):
         return f"<ClaimEvent {self.claim_id} {origin}->{self.to_status.value}>"
 
 
-MODELS = [ReferenceCounter, Claim, ClaimEvent]
+class Incident(db.Model):
+    """A collective incident (incident collectif): one problem of one equipment shared by the
+    claims of an entrance or a building (no heating in staircase B, the lift out of order)."""
+
+    __tablename__ = "claims_incident"
+    __table_args__ = (
+        # Detection: is there an open incident for this problem in this building?
+        Index("ix_claims_incident_building_problem", "building_id", "equipment_id",
+              "problem_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Read out on the phone like a claim's: IC-2026-000012.
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    status: Mapped[IncidentStatus] = mapped_column(_enum(IncidentStatus, 16),
+                                                   default=IncidentStatus.PROPOSED)
+    # Where: a building, and the entrance when all the claims share one.
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrance.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    # What, with the catalogue's wording at the first claim (as on a claim).
+    equipment_id: Mapped[str] = mapped_column(String(80))
+    problem_id: Mapped[str] = mapped_column(String(120))
+    wording: Mapped[dict] = mapped_column(JSON)
+    # The claims' status the incident last carried them to (see plugins.claims.incidents).
+    stage: Mapped[Status | None] = mapped_column(_enum(Status, 24))
+    # What tenants read about it (the latest public message).
+    public_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None]
+
+    claims: Mapped[list[Claim]] = relationship(
+        primaryjoin="Incident.id == foreign(Claim.incident_id)", viewonly=True,
+        order_by="Claim.id")
+    building = relationship("Building")
+    entrance = relationship("Entrance")
+
+    def text(self, part: str, locale: str | None) -> str:
+        value = (self.wording or {}).get(part) or {}
+        language = "en" if (locale or "").lower().startswith("en") else "fr"
+        return value.get(language) or value.get("fr") or ""
+
+    def __repr__(self) -> str:
+        return f"<Incident {self.reference or self.id} {self.status.value}>"
+
+
+class CatalogueVersion(db.Model):
+    """One version of the claims catalogue, as an administrator saved it.
+
+    ``source`` is the whole catalogue (TOML), checked before it is saved; the active version
+    is the one activated last (none: the catalogue shipped with Palier). Claims name the
+    version they were filed against and keep its wording, so editing never rewrites history.
+    """
+
+    __tablename__ = "claims_catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    # {"places": n, "equipment": n, "problems": n}
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    activated_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"<CatalogueVersion {self.version}>"
+
+
+MODELS = [ReferenceCounter, Claim, ClaimEvent, Incident, CatalogueVersion]

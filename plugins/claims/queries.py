@@ -19,9 +19,9 @@ def claims_visible_to(user):
     - tenants: their household's claims (all of them, whoever in the household filed them);
     - caretakers (gardiens): the claims of the buildings assigned to them;
     - technicians: the claims assigned to them;
-    - customer agents, managers and administrators: every claim. Accounts carry no agency
-      yet, so an agent cannot be limited to their agency's claims (``Claim.agency_id`` is
-      there for the day they do);
+    - customer agents (chargés de clientèle): their agency's claims. An agent attached to no
+      agency works for the whole landlord (a customer relation centre) and sees every claim;
+    - managers and administrators: every claim;
     - everyone else (committee members), and anonymous visitors: none.
     """
     if user is None or not getattr(user, "is_authenticated", False):
@@ -38,7 +38,9 @@ def claims_visible_to(user):
             CaretakerAssignment.user_id == user.id))
     if role is Role.TECHNICIAN:
         return Claim.assigned_technician_id == user.id
-    if role in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+    if role is Role.AGENT:
+        return Claim.agency_id == user.agency_id if user.agency_id is not None else true()
+    if role in (Role.MANAGER, Role.ADMIN):
         return true()
     return false()
 

@@ -46,6 +46,24 @@ def test_each_role_sees_its_own_claims(claims_app, make_estate, make_tenant, mak
         assert seen_by(member.id) == set()
 
 
+def test_an_agent_attached_to_an_agency_sees_that_agency_s_claims_only(
+        claims_app, make_estate, make_tenant, make_user, file):
+    from core.estate import Building, Residence
+
+    north, south = make_estate(), make_estate()
+    with claims_app.app_context():
+        north_agency = db.session.scalar(select(Residence.agency_id).join(Building).where(
+            Building.id == north))
+    local_agent = make_user("agent", agency_id=north_agency)
+    central_agent = make_user("agent")
+    in_north, in_south = file(make_tenant(building_id=north)), file(make_tenant(building_id=south))
+    with claims_app.app_context():
+        assert seen_by(local_agent.id) == {in_north}
+        assert seen_by(central_agent.id) == {in_north, in_south}
+        user = db.session.get(User, local_agent.id)
+        assert db.session.scalar(visible_claims(user).where(Claim.id == in_south)) is None
+
+
 def test_a_caretaker_cannot_see_a_claim_of_a_building_not_assigned_to_them(
         claims_app, make_estate, make_tenant, make_user, file):
     theirs, other = make_estate(), make_estate()

@@ -1,0 +1,92 @@
+"""The agents' queue (file des réclamations): filters, sorting and one page of claims.
+
+Every query starts from :func:`plugins.claims.queries.visible_claims`, so a filter can only
+narrow what the user may see. Each filter maps to a column of ``claims_claim`` and the sorts
+follow its indexes (agency, status, deadline; agency, filing time): with a million claims the
+first page of an agency's open claims by deadline reads a few index entries, not the table.
+Pages are cut with ``LIMIT n + 1`` (is there a next page?) rather than a ``COUNT(*)`` over
+the whole queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select
+
+from core.accounts import utcnow
+from core.extensions import db
+from plugins.claims.models import Claim, Status
+from plugins.claims.queries import visible_claims
+
+OPEN_STATUSES = tuple(status for status in Status if status.is_open)
+
+# name → the ORDER BY of that sort; the id breaks ties so pages never overlap.
+SORTS = {
+    "due": (Claim.due_at.asc(), Claim.id.asc()),
+    "-due": (Claim.due_at.desc(), Claim.id.desc()),
+    "created": (Claim.created_at.asc(), Claim.id.asc()),
+    "-created": (Claim.created_at.desc(), Claim.id.desc()),
+}
+DEFAULT_SORT = "due"
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What an agent asked to see. Empty values do not filter.
+
+    ``statuses`` empty means the open ones (neither closed, rejected nor cancelled);
+    ``min_age_days`` keeps claims filed at least that many days ago; ``breached`` keeps open
+    claims past their deadline; ``reference`` finds one claim by its reference.
+    """
+
+    statuses: tuple[Status, ...] = ()
+    agency_id: int | None = None
+    building_id: int | None = None
+    trade: str | None = None
+    responsibility: str | None = None
+    min_age_days: int | None = None
+    breached: bool = False
+    in_incident: bool | None = None
+    reference: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def queue_select(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+                 now: datetime | None = None) -> Select:
+    """``SELECT`` of the claims ``user`` may see that match ``filters``, sorted by ``sort``."""
+    now = now or utcnow()
+    query = visible_claims(user)
+    if filters.reference:
+        return query.where(Claim.reference == filters.reference.strip().upper())
+    statuses = filters.statuses or OPEN_STATUSES
+    if filters.breached:
+        statuses = tuple(status for status in statuses if status.is_open)
+        query = query.where(Claim.due_at < now)
+    query = query.where(Claim.status.in_(statuses))
+    if filters.agency_id is not None:
+        query = query.where(Claim.agency_id == filters.agency_id)
+    if filters.building_id is not None:
+        query = query.where(Claim.building_id == filters.building_id)
+    if filters.trade:
+        query = query.where(Claim.trade == filters.trade)
+    if filters.responsibility:
+        query = query.where(Claim.responsibility == filters.responsibility)
+    if filters.min_age_days:
+        query = query.where(Claim.created_at <= now - timedelta(days=filters.min_age_days))
+    if filters.in_incident is True:
+        query = query.where(Claim.incident_id.is_not(None))
+    elif filters.in_incident is False:
+        query = query.where(Claim.incident_id.is_(None))
+    return query.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def queue_page(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+               page: int = 1, per_page: int = PAGE_SIZE,
+               now: datetime | None = None) -> tuple[list[Claim], bool]:
+    """One page of the queue (1-based) and whether another follows."""
+    page = max(1, page)
+    rows = db.session.scalars(queue_select(user, filters, sort, now)
+                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return rows[:per_page], len(rows) > per_page
