@@ -173,3 +173,9 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.cli import claims_cli
 
         cli.add_command(claims_cli)
+
+    @hookimpl
+    def load_demo_data(self, today):
+        from plugins.claims.demo import load_demo_claims
+
+        load_demo_claims(today)
