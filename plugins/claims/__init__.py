@@ -101,9 +101,8 @@ class ClaimsPlugin(Plugin):
         from flask import url_for
         from flask_babel import gettext as _
 
-        from core.contributions import NavItem
-
         from core.accounts import Role
+        from core.contributions import NavItem
 
         if area == "backoffice" and user.role is Role.CARETAKER:
             return [NavItem(_("Claims of my buildings"), url_for("claims_caretaker.home"),

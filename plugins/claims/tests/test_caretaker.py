@@ -184,6 +184,8 @@ def test_a_claim_for_the_common_parts_has_no_tenant(claims_app, estate, client, 
         claim = db.session.scalar(select(Claim))
         assert (claim.channel.value, claim.person_id, claim.household_id, claim.dwelling_id,
                 claim.building_id) == ("caretaker", None, None, None, estate.building_a)
+        # The building's only entrance: its hall, its staircase.
+        assert claim.entrance_id == db.session.get(Building, estate.building_a).entrances[0].id
         reference = claim.reference
     assert reference in client.get(
         f"/caretaker/claims/buildings/{estate.building_a}").get_data(as_text=True)

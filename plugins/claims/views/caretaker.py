@@ -41,6 +41,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import NotFound
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -49,7 +50,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from werkzeug.exceptions import NotFound
 from wtforms.validators import DataRequired, Length
 
 from core.accounts import Role, utcnow
@@ -356,6 +356,9 @@ class Target:
         """Where, for :func:`plugins.claims.workflow.file_claim` (checked there again)."""
         if self.kind == TENANT:
             return {"person_id": self.person.id, "dwelling_id": self.dwelling.id}
+        entrances = self.building.entrances
+        if len(entrances) == 1:  # its hall and staircase: collective incidents group by them
+            return {"building_id": self.building.id, "entrance_id": entrances[0].id}
         return {"building_id": self.building.id}
 
     @property
