@@ -188,7 +188,7 @@ def _dwelling(dwelling_id: int) -> Dwelling:
     return dwelling
 
 
-def _claim_rows(query, *, open_only: bool | None):
+def _claim_rows(query, *, open_only: bool):
     """Claims of a list, the open ones by deadline, the closed ones newest first."""
     if open_only:
         query = query.where(Claim.status.in_(OPEN_STATUSES)).order_by(Claim.due_at, Claim.id)
