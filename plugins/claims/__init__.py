@@ -92,6 +92,8 @@ class ClaimsPlugin(Plugin):
 
         if area == "portal":
             return [url_for("claims_portal.static", filename="claims.css")]
+        if area == "backoffice":  # the caretaker's pages, served under their own prefix
+            return [url_for("claims_caretaker.static", filename="claims.css")]
         return None
 
     @hookimpl
@@ -99,8 +101,12 @@ class ClaimsPlugin(Plugin):
         from flask import url_for
         from flask_babel import gettext as _
 
+        from core.accounts import Role
         from core.contributions import NavItem
 
+        if area == "backoffice" and user.role is Role.CARETAKER:
+            return [NavItem(_("Claims of my buildings"), url_for("claims_caretaker.home"),
+                            "claims_caretaker.home", order=30)]
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
@@ -123,6 +129,22 @@ class ClaimsPlugin(Plugin):
                      url_for("claims_portal.start"), icon="repair", order=20),
                 Card(_("My claims"), _("Follow the problems you reported, step by step."),
                      url_for("claims_portal.my_claims"), icon="history", order=21)]
+
+    @hookimpl
+    def backoffice_widgets(self, user):
+        from flask import url_for
+        from flask_babel import gettext as _
+
+        from core.accounts import Role
+        from core.contributions import Widget
+        from plugins.claims.views.caretaker import open_claims_count
+
+        if user.role is not Role.CARETAKER:
+            return None
+        count = open_claims_count(user)
+        return [Widget(_("Open claims in my buildings"),
+                       _("Find a tenant, read a dwelling's claims, report a problem."),
+                       figure=str(count), url=url_for("claims_caretaker.home"), order=20)]
 
     @hookimpl
     def register_permissions(self):

@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import portal
+    from plugins.claims.views import caretaker, portal
 
-    return [portal.bp]
+    return [portal.bp, caretaker.bp]
