@@ -25,6 +25,12 @@ SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
             "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+    Setting("CLAIMS_INCIDENT_WINDOW_HOURS", 72,
+            "Collective incidents: claims of the same equipment and problem in one entrance "
+            "(or building) filed within this many hours of each other are grouped."),
+    Setting("CLAIMS_INCIDENT_MIN_CLAIMS", 2,
+            "Collective incidents: how many households must report the same problem in the "
+            "window before Palier proposes an incident to the agents (2 at least)."),
 ]
 
 
@@ -167,6 +173,13 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.personal_data import erase_personal_data
 
         erase_personal_data(person)
+
+    @hookimpl
+    def claim_submitted(self, claim):
+        # Collective incidents: in the filing transaction, group the claim with look-alikes.
+        from plugins.claims.incidents import detect
+
+        detect(claim)
 
     @hookimpl
     def register_cli_commands(self, cli):

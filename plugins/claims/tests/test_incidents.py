@@ -1,0 +1,360 @@
+"""Collective incidents: look-alike claims of one entrance grouped, confirmed, carried along
+together, and joined by other households in one tap."""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.accounts import User
+from core.estate import Building, Dwelling, Entrance, Household, Lease, Person
+from core.extensions import db
+from plugins.claims import incidents
+from plugins.claims.models import (
+    Claim,
+    EventKind,
+    Incident,
+    IncidentStatus,
+    Status,
+)
+from plugins.claims.tests.conftest import ANSWERS, LIFT, run_worker, token
+
+# No heating anywhere in the home: shared heating, an urgent matter for the heating company.
+HEATING = {"place_id": "living_room", "equipment_id": "radiator",
+           "problem_id": "radiator.no_heating"}
+
+
+@pytest.fixture
+def estate(app_under_test, make_estate):
+    """A building with two entrances: entrance 1 has four dwellings, entrance 2 one.
+    Returns ids: building, entrance1, entrance2, dwellings1 (list), dwelling2."""
+
+    def build():
+        building_id = make_estate(dwellings=4)
+        with app_under_test().app_context():
+            building = db.session.get(Building, building_id)
+            first = building.entrances[0]
+            second = Entrance(reference=f"{building.reference}-E2", name="Entrée 2",
+                              building=building)
+            other = Dwelling(reference=f"{building.reference}-E2-001", entrance=second,
+                             floor=0, door="E2-1", kind="T2", surface_m2=45)
+            db.session.add_all([second, other])
+            db.session.commit()
+            return {"building": building_id, "entrance1": first.id, "entrance2": second.id,
+                    "dwellings1": [d.id for d in first.dwellings], "dwelling2": other.id}
+
+    return build
+
+
+@pytest.fixture
+def tenant_in(app_under_test, make_user):
+    """A tenant (account in English) with a current lease of the given dwelling."""
+    serial = iter(range(1, 1000))
+
+    def factory(dwelling_id, **fields):
+        n = next(serial)
+        with app_under_test().app_context():
+            household = Household(reference=f"HI{n}-{uuid.uuid4().hex[:6]}")
+            person = Person(reference=f"P-{household.reference}", civility="Mme",
+                            first_name="Tenant", last_name=f"N{n}", household=household)
+            lease = Lease(reference=f"L-{household.reference}", dwelling_id=dwelling_id,
+                          household=household, start_date=date.today() - timedelta(days=90))
+            db.session.add_all([household, person, lease])
+            db.session.commit()
+            person_id = person.id
+        return make_user("tenant", person_id=person_id, locale=fields.pop("locale", "en"),
+                         display_name=f"Tenant N{n}", **fields)
+
+    return factory
+
+
+def report_heating(file, user, **fields):
+    return file(user, **HEATING, description="No heating since this morning.", **fields)
+
+
+def incident_of_claim(app, claim_id):
+    with app.app_context():
+        claim = db.session.get(Claim, claim_id)
+        return claim.incident_id
+
+
+def agent_of(app, make_user, building_id, **fields):
+    with app.app_context():
+        agency_id = db.session.get(Building, building_id).residence.agency_id
+    return make_user("agent", agency_id=agency_id, locale="en", **fields)
+
+
+def step(app, incident_id, user, to, **fields):
+    with app.app_context():
+        return incidents.apply_step(incident_id, db.session.get(User, user.id), to, **fields)
+
+
+def test_three_tenants_of_one_entrance_one_incident_everyone_informed(
+        notified_app, estate, tenant_in, make_user, file, smtp_server):
+    place = estate()
+    tenants = [tenant_in(dwelling) for dwelling in place["dwellings1"][:3]]
+    neighbour = tenant_in(place["dwelling2"])  # the same building, another entrance
+    claims = [report_heating(file, tenant) for tenant in tenants]
+    other = report_heating(file, neighbour)
+
+    with notified_app.app_context():
+        [incident] = db.session.scalars(select(Incident)).all()
+        assert incident.status is IncidentStatus.PROPOSED
+        assert incident.reference.startswith(f"IC-{date.today().year}-")
+        assert incident.entrance_id == place["entrance1"]
+        assert [c.id for c in incident.claims] == claims
+        assert db.session.get(Claim, other).incident_id is None
+        # Each claim's history says it was grouped (for staff), and it was acknowledged.
+        for claim_id in claims:
+            kinds = [e.kind for e in db.session.get(Claim, claim_id).events]
+            assert EventKind.INCIDENT in kinds
+            assert db.session.get(Claim, claim_id).status is Status.ACKNOWLEDGED
+        incident_id = incident.id
+
+    agent = agent_of(notified_app, make_user, place["building"])
+    with notified_app.app_context():
+        report = incidents.confirm(incident_id, db.session.get(User, agent.id),
+                                   "The boiler of entrance 1 is down: the heating company "
+                                   "is on its way.")
+        assert len(report.moved) == 3
+    step(notified_app, incident_id, agent, "assigned", public_message="Heating company called.")
+    step(notified_app, incident_id, agent, "in_progress", public_message="Repair under way.")
+    step(notified_app, incident_id, agent, "resolved", public_message="Heating is back.")
+
+    with notified_app.app_context():
+        incident = db.session.get(Incident, incident_id)
+        assert incident.status is IncidentStatus.RESOLVED
+        assert incident.stage is Status.RESOLVED
+        assert incident.public_message == "Heating is back."
+        assert {db.session.get(Claim, c).status for c in claims} == {Status.RESOLVED}
+        assert db.session.get(Claim, other).status is Status.ACKNOWLEDGED
+    run_worker(notified_app)
+
+    by_recipient: dict[str, list[str]] = {}
+    for mail in smtp_server.messages:
+        by_recipient.setdefault(mail["To"], []).append(
+            mail.get_body(("plain",)).get_content())
+    for tenant in tenants:
+        bodies = by_recipient[tenant.email]
+        # Acknowledged, then qualified (confirmation), assigned, in progress, resolved.
+        assert len(bodies) == 5, tenant.email
+        assert any("the heating company is on its way" in body for body in bodies)
+        assert any("Heating is back." in body for body in bodies)
+    assert len(by_recipient[neighbour.email]) == 1  # the acknowledgement only
+
+
+def test_claims_outside_the_window_or_of_another_problem_are_not_grouped(
+        claims_app, estate, tenant_in, file):
+    place = estate()
+    first, second, third = (tenant_in(d) for d in place["dwellings1"][:3])
+    old = report_heating(file, first)
+    with claims_app.app_context():
+        claim = db.session.get(Claim, old)
+        claim.created_at = datetime.utcnow() - timedelta(hours=73)
+        db.session.commit()
+    report_heating(file, second)
+    other_problem = file(third, place_id="living_room", equipment_id="radiator",
+                         problem_id="radiator.one_cold", description="Cold radiator.")
+    with claims_app.app_context():
+        assert db.session.scalar(select(func.count(Incident.id))) == 0
+        assert db.session.get(Claim, other_problem).incident_id is None
+
+
+def test_one_household_reporting_twice_is_not_an_incident(claims_app, estate, tenant_in,
+                                                          file):
+    place = estate()
+    tenant = tenant_in(place["dwellings1"][0])
+    report_heating(file, tenant)
+    report_heating(file, tenant)
+    with claims_app.app_context():
+        assert db.session.scalar(select(func.count(Incident.id))) == 0
+
+
+def test_the_window_and_threshold_are_settings(make_app, estate, tenant_in, file):
+    app = make_app(plugins=["claims"], CLAIMS_INCIDENT_MIN_CLAIMS=3)
+    place = estate()
+    households = [tenant_in(d) for d in place["dwellings1"][:3]]
+    claims = [report_heating(file, households[0]), report_heating(file, households[1])]
+    assert incident_of_claim(app, claims[1]) is None  # two households: not yet
+    claims.append(report_heating(file, households[2]))
+    assert incident_of_claim(app, claims[2]) is not None
+    assert incident_of_claim(app, claims[0]) == incident_of_claim(app, claims[2])
+
+
+def test_dismiss_unlinks_and_they_are_not_grouped_again(claims_app, estate, tenant_in, file,
+                                                       make_user):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    agent = agent_of(claims_app, make_user, place["building"])
+    with claims_app.app_context():
+        from plugins.claims.filing import ClaimInvalid
+
+        with pytest.raises(ClaimInvalid):
+            incidents.dismiss(incident_id, db.session.get(User, agent.id), "  ")
+        assert incidents.dismiss(incident_id, db.session.get(User, agent.id),
+                                 "Two different radiators, not the boiler.") == 2
+        incident = db.session.get(Incident, incident_id)
+        assert incident.status is IncidentStatus.DISMISSED
+        for claim_id in claims:
+            claim = db.session.get(Claim, claim_id)
+            assert claim.incident_id is None
+            last = claim.events[-1]
+            assert last.kind is EventKind.INCIDENT
+            assert "Two different radiators" in last.internal_note
+            assert last.from_status is last.to_status is claim.status
+    # A third household: grouped with nobody already taken out, so no incident yet.
+    third = report_heating(file, tenant_in(place["dwellings1"][2]))
+    assert incident_of_claim(claims_app, third) is None
+
+
+def test_steps_need_a_confirmed_incident_and_report_claims_left_behind(
+        claims_app, estate, tenant_in, file, move, make_user):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:3]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    agent = agent_of(claims_app, make_user, place["building"])
+    from plugins.claims.filing import ClaimInvalid
+
+    with pytest.raises(ClaimInvalid):
+        step(claims_app, incident_id, agent, "assigned")  # not confirmed yet
+    with claims_app.app_context():
+        incidents.confirm(incident_id, db.session.get(User, agent.id))
+    # One claim handled on its own meanwhile, already further on.
+    move(claims[2], "assigned", agent)
+    move(claims[2], "in_progress", agent)
+    report = step(claims_app, incident_id, agent, "assigned")
+    assert report.moved == [ref(claims_app, claims[0]), ref(claims_app, claims[1])]
+    assert [reference for reference, _why in report.skipped] == [ref(claims_app, claims[2])]
+    # A step that needs a date, without it: nothing written.
+    with pytest.raises(ClaimInvalid):
+        step(claims_app, incident_id, agent, "appointment_planned")
+    with claims_app.app_context():
+        assert db.session.get(Claim, claims[0]).status is Status.ASSIGNED
+        assert db.session.get(Incident, incident_id).stage is Status.ASSIGNED
+
+
+def ref(app, claim_id):
+    with app.app_context():
+        return db.session.get(Claim, claim_id).reference
+
+
+def test_a_household_that_joins_later_catches_up(claims_app, estate, tenant_in, file,
+                                                 make_user):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    agent = agent_of(claims_app, make_user, place["building"])
+    with claims_app.app_context():
+        incidents.confirm(incident_id, db.session.get(User, agent.id))
+    step(claims_app, incident_id, agent, "assigned")
+    step(claims_app, incident_id, agent, "in_progress")
+    late = tenant_in(place["dwellings1"][2])
+    with claims_app.app_context():
+        claim = incidents.join(incident_id, db.session.get(User, late.id),
+                               idempotency_token=token())
+        joined = claim.id
+        assert claim.incident_id == incident_id
+        assert claim.status is Status.ACKNOWLEDGED
+        assert claim.description.startswith("Also affected: ")
+    report = step(claims_app, incident_id, agent, "resolved", public_message="Fixed.")
+    assert ref(claims_app, joined) in report.moved
+    with claims_app.app_context():
+        statuses = [e.to_status for e in db.session.get(Claim, joined).events
+                    if e.kind is EventKind.STATUS]
+        assert statuses == [Status.SUBMITTED, Status.ACKNOWLEDGED, Status.QUALIFIED,
+                            Status.ASSIGNED, Status.IN_PROGRESS, Status.RESOLVED]
+
+
+def test_common_parts_claims_are_grouped_by_entrance(claims_app, estate, tenant_in, file):
+    place = estate()
+    first, second = (tenant_in(d) for d in place["dwellings1"][:2])
+    neighbour = tenant_in(place["dwelling2"])
+    a = file(first, **LIFT, description="The lift is stuck.")
+    b = file(second, **LIFT, description="Lift out of order.")
+    c = file(neighbour, **LIFT, description="Lift broken.")
+    assert incident_of_claim(claims_app, a) == incident_of_claim(claims_app, b) is not None
+    assert incident_of_claim(claims_app, c) is None
+
+
+def test_agents_of_another_agency_do_not_see_the_incident(claims_app, estate, tenant_in, file,
+                                                         make_user, make_estate):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    stranger = agent_of(claims_app, make_user, make_estate())
+    with claims_app.app_context():
+        with pytest.raises(incidents.IncidentNotFound):
+            incidents.confirm(incident_id, db.session.get(User, stranger.id))
+        assert db.session.get(Incident, incident_id).status is IncidentStatus.PROPOSED
+
+
+def test_manual_link_and_unlink(claims_app, estate, tenant_in, file, make_user, make_tenant):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    cold = file(tenant_in(place["dwellings1"][2]), place_id="bedroom", equipment_id="radiator",
+                problem_id="radiator.one_cold", description="Radiator cold.")
+    elsewhere = file(make_tenant(locale="en"), **HEATING, description="No heating.")
+    agent = make_user("manager")
+    from plugins.claims.filing import ClaimInvalid
+
+    with claims_app.app_context():
+        actor = db.session.get(User, agent.id)
+        incidents.link(incident_id, cold, actor)
+        assert db.session.get(Claim, cold).incident_id == incident_id
+        with pytest.raises(ClaimInvalid):
+            incidents.link(incident_id, elsewhere, actor)  # another building
+        incidents.unlink(cold, actor, "Only one radiator.")
+        assert db.session.get(Claim, cold).incident_id is None
+        assert db.session.get(Claim, elsewhere).incident_id is None
+
+
+def test_concurrent_filings_make_one_incident(make_app, estate, tenant_in, request):
+    """Four households of one entrance file at the same moment, each request in its own
+    thread with its own connection: one incident, with the four claims."""
+    if request.config.getoption("--palier-db") != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL (SQLite has one writer at a time)")
+    from plugins.claims.workflow import file_claim
+
+    app = make_app(plugins=["claims"])
+    place = estate()
+    tenants = []
+    extra = []
+    with app.app_context():
+        entrance = db.session.get(Entrance, place["entrance1"])
+        for i in range(2):
+            dwelling = Dwelling(reference=f"X{uuid.uuid4().hex[:8]}", entrance=entrance,
+                                floor=3, door=f"X{i}", kind="T3", surface_m2=60)
+            db.session.add(dwelling)
+            db.session.commit()
+            extra.append(dwelling.id)
+    for dwelling in [*place["dwellings1"], *extra]:
+        tenants.append(tenant_in(dwelling))
+    barrier = threading.Barrier(len(tenants))
+    errors = []
+
+    def submit(user):
+        try:
+            with app.app_context():
+                filer = db.session.get(User, user.id)
+                barrier.wait(timeout=30)
+                file_claim(filer, **HEATING, description="No heating.",
+                           answers=dict(ANSWERS), idempotency_token=token())
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=submit, args=(t,)) for t in tenants]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with app.app_context():
+        [incident] = db.session.scalars(select(Incident)).all()
+        assert len(incident.claims) == len(tenants) == 6
+        assert db.session.scalar(select(func.count(Claim.id))
+                                 .where(Claim.incident_id.is_(None))) == 0
