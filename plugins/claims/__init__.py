@@ -107,6 +107,10 @@ class ClaimsPlugin(Plugin):
 
         from core.contributions import NavItem
 
+        if area == "backoffice":
+            from plugins.claims.views.incidents import backoffice_navigation
+
+            return backoffice_navigation(user)
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.accounts import User
 from core.estate import Building, Dwelling, Entrance, Household, Lease, Person
 from core.extensions import db
+from core.testing.fixtures import csrf_token
 from plugins.claims import incidents
 from plugins.claims.models import (
     Claim,
@@ -358,3 +359,127 @@ def test_concurrent_filings_make_one_incident(make_app, estate, tenant_in, reque
         assert len(incident.claims) == len(tenants) == 6
         assert db.session.scalar(select(func.count(Claim.id))
                                  .where(Claim.incident_id.is_(None))) == 0
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+def confirmed_incident(app, estate, tenant_in, file, make_user):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(app, claims[0])
+    agent = agent_of(app, make_user, place["building"])
+    with app.app_context():
+        incidents.confirm(incident_id, db.session.get(User, agent.id), "Boiler down.")
+        reference = db.session.get(Incident, incident_id).reference
+    return place, incident_id, reference, agent
+
+
+def test_a_tenant_of_the_entrance_is_told_and_joins_in_one_tap(claims_app, estate, tenant_in,
+                                                               file, make_user, login):
+    place, incident_id, reference, _agent = confirmed_incident(claims_app, estate, tenant_in,
+                                                               file, make_user)
+    late = tenant_in(place["dwellings1"][2])
+    client = claims_app.test_client()
+    login(client, late)
+    page = client.get("/portal/claims/new/bedroom/radiator").get_data(as_text=True)
+    assert f"This problem is already known and being handled ({reference})" in page
+    assert "Boiler down." in page
+    # Another equipment: no notice.
+    assert reference not in client.get("/portal/claims/new/kitchen/tap").get_data(as_text=True)
+
+    import re
+
+    def hidden(name):
+        return re.search(rf'name="join{incident_id}-{name}"[^>]*value="([^"]*)"', page).group(1)
+
+    action = f"/portal/claims/incidents/{incident_id}/join"
+    assert f'action="{action}"' in page
+    csrf, place_value, join_token = hidden("csrf_token"), hidden("place"), hidden("token")
+    assert place_value == "bedroom"
+    prefix = f"join{incident_id}-"
+    data = {f"{prefix}csrf_token": csrf, f"{prefix}place": place_value,
+            f"{prefix}token": join_token}
+    first = client.post(action, data=data)
+    again = client.post(action, data=data)  # a double tap
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    receipt = client.get(first.headers["Location"]).get_data(as_text=True)
+    with claims_app.app_context():
+        [claim] = db.session.scalars(select(Claim).where(
+            Claim.household_id == db.session.get(Person, db.session.get(
+                User, late.id).person_id).household_id)).all()
+        assert claim.incident_id == incident_id
+        assert claim.place_id == "bedroom"
+        assert claim.status is Status.ACKNOWLEDGED
+        assert claim.reference in receipt
+    # No CSRF token: refused, nothing filed.
+    assert client.post(action, data={f"{prefix}place": "bedroom",
+                                     f"{prefix}token": token()}).status_code == 400
+
+
+def test_a_tenant_of_another_building_cannot_join(claims_app, estate, tenant_in, file,
+                                                 make_user, make_tenant, login):
+    _place, incident_id, reference, _agent = confirmed_incident(claims_app, estate, tenant_in,
+                                                                file, make_user)
+    stranger = make_tenant(locale="en")
+    client = claims_app.test_client()
+    login(client, stranger)
+    page = client.get("/portal/claims/new/bedroom/radiator").get_data(as_text=True)
+    assert reference not in page
+    csrf = csrf_token(client, "/portal/claims/new/bedroom/radiator")
+    response = client.post(f"/portal/claims/incidents/{incident_id}/join",
+                           data={f"join{incident_id}-csrf_token": csrf,
+                                 f"join{incident_id}-place": "bedroom",
+                                 f"join{incident_id}-token": token()})
+    assert response.status_code == 404
+    with claims_app.app_context():
+        assert db.session.scalar(select(func.count(Claim.id))) == 2
+
+
+def test_agents_confirm_and_apply_steps_in_the_back_office(claims_app, estate, tenant_in, file,
+                                                           make_user, make_estate, login):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:2]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    agent = agent_of(claims_app, make_user, place["building"])
+    with claims_app.app_context():
+        reference = db.session.get(Incident, incident_id).reference
+        claim_refs = [db.session.get(Claim, c).reference for c in claims]
+    client = claims_app.test_client()
+    login(client, agent)
+    listing = client.get("/backoffice/claims/incidents/").get_data(as_text=True)
+    assert reference in listing and "Proposed, to confirm" in listing
+    url = f"/backoffice/claims/incidents/{incident_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert all(ref_ in page for ref_ in claim_refs)
+    csrf = csrf_token(client, url)
+    response = client.post(f"{url}/confirm", data={"csrf_token": csrf,
+                                                    "confirm-public_message": "Known."})
+    assert response.status_code == 303
+    # A step that needs a date, without one: the page again, 400, nothing written.
+    response = client.post(f"{url}/step", data={"csrf_token": csrf,
+                                                "step-to": "appointment_planned"})
+    assert response.status_code == 400
+    assert "Please give the date." in response.get_data(as_text=True)
+    response = client.post(f"{url}/step", data={
+        "csrf_token": csrf, "step-to": "appointment_planned",
+        "step-planned_for": "2026-03-10T09:00", "step-public_message": "Tuesday morning."})
+    assert response.status_code == 303
+    with claims_app.app_context():
+        for claim_id in claims:
+            claim = db.session.get(Claim, claim_id)
+            assert claim.status is Status.APPOINTMENT_PLANNED
+            assert claim.planned_for == datetime(2026, 3, 10, 8, 0)  # Paris time, UTC
+    # An agent of another agency: not found, and not listed.
+    stranger = agent_of(claims_app, make_user, make_estate())
+    other = claims_app.test_client()
+    login(other, stranger)
+    assert other.get(url).status_code == 404
+    assert reference not in other.get("/backoffice/claims/incidents/").get_data(as_text=True)
+    csrf = csrf_token(other, "/backoffice/claims/incidents/")
+    assert other.post(f"{url}/dismiss", data={"csrf_token": csrf,
+                                              "dismiss-reason": "x"}).status_code == 404
+    # A tenant: refused.
+    tenant_client = claims_app.test_client()
+    login(tenant_client, tenant_in(place["dwellings1"][3]))
+    assert tenant_client.get(url).status_code == 403

@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import portal
+    from plugins.claims.views import incidents, portal
 
-    return [portal.bp]
+    return [portal.bp, incidents.bp, incidents.portal_bp]
