@@ -483,3 +483,57 @@ def test_agents_confirm_and_apply_steps_in_the_back_office(claims_app, estate, t
     tenant_client = claims_app.test_client()
     login(tenant_client, tenant_in(place["dwellings1"][3]))
     assert tenant_client.get(url).status_code == 403
+
+
+# -- in a browser ----------------------------------------------------------------------------
+
+@pytest.fixture
+def live_app(make_app):
+    from core.testing.smtp import free_port
+
+    return make_app(plugins=["claims"], PUBLIC_URL=f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_tenant_joins_and_the_agent_handles(page, browser, live_server,
+                                                            live_app, estate, tenant_in, file,
+                                                            make_user):
+    from core.testing.browser import assert_accessible, log_in
+
+    place, incident_id, reference, agent = confirmed_incident(live_app, estate, tenant_in,
+                                                              file, make_user)
+    late = tenant_in(place["dwellings1"][2])
+    log_in(page, late.email)
+    page.wait_for_url("**/portal/")
+    page.goto("/portal/claims/new/bedroom/radiator")
+    notice = page.get_by_role("heading", name=f"This problem is already known and being "
+                                              f"handled ({reference})")
+    assert notice.is_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name=f"Join {reference}").click()
+    page.wait_for_url("**/receipt")
+    with live_app.app_context():
+        claim = db.session.scalars(select(Claim).where(Claim.incident_id == incident_id)
+                                   .order_by(Claim.id.desc())).first()
+        assert claim.place_id == "bedroom"
+        assert claim.reference in page.content()
+
+    context = browser.new_context(locale="fr-FR", base_url=live_server.url)
+    office = context.new_page()
+    try:
+        log_in(office, agent.email)
+        office.goto("/backoffice/claims/incidents/")
+        assert office.get_by_role("link", name=reference).is_visible()
+        assert_accessible(office)
+        office.get_by_role("link", name=reference).click()
+        office.wait_for_url(f"**/backoffice/claims/incidents/{incident_id}")
+        assert_accessible(office)
+        office.get_by_label("Step", exact=True).select_option("assigned")
+        office.get_by_label("Message to the tenants concerned (optional)").fill(
+            "The heating company comes today.")
+        office.get_by_role("button", name="Apply the step").click()
+        office.wait_for_url(f"**/backoffice/claims/incidents/{incident_id}")
+        assert "Step applied to 3 claims." in office.content()
+        assert_accessible(office)
+    finally:
+        context.close()
