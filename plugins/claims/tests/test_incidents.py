@@ -537,3 +537,29 @@ def test_in_a_browser_the_tenant_joins_and_the_agent_handles(page, browser, live
         assert_accessible(office)
     finally:
         context.close()
+
+
+def test_taking_a_claim_out_in_the_back_office(claims_app, estate, tenant_in, file, make_user,
+                                               login):
+    place = estate()
+    claims = [report_heating(file, tenant_in(d)) for d in place["dwellings1"][:3]]
+    incident_id = incident_of_claim(claims_app, claims[0])
+    client = claims_app.test_client()
+    login(client, agent_of(claims_app, make_user, place["building"]))
+    url = f"/backoffice/claims/incidents/{incident_id}"
+    csrf = csrf_token(client, url)
+    response = client.post(f"{url}/unlink/{claims[2]}", data={"unlink-csrf_token": csrf})
+    assert response.status_code == 303
+    assert incident_of_claim(claims_app, claims[2]) is None
+    # Again: that claim is no longer in it.
+    assert client.post(f"{url}/unlink/{claims[2]}",
+                       data={"unlink-csrf_token": csrf}).status_code == 404
+    # Linked back by its reference.
+    response = client.post(f"{url}/link", data={"csrf_token": csrf,
+                                                "link-reference": ref(claims_app, claims[2])})
+    assert response.status_code == 303
+    assert incident_of_claim(claims_app, claims[2]) == incident_id
+    response = client.post(f"{url}/link", data={"csrf_token": csrf,
+                                                "link-reference": "RC-1999-000001"})
+    assert response.status_code == 400
+    assert "No claim of yours has this reference." in response.get_data(as_text=True)

@@ -39,10 +39,11 @@ from core.extensions import db
 from core.permissions import has_permission
 from core.web.access import permission_required, tenant_required
 from plugins.claims import incidents
-from plugins.claims.filing import ClaimError, ClaimInvalid
+from plugins.claims.filing import ClaimError, ClaimForbidden, ClaimInvalid
 from plugins.claims.models import Claim, Incident, IncidentStatus
 from plugins.claims.queries import claims_visible_to
 from plugins.claims.wording import status_label
+from plugins.claims.workflow import ClaimConflict, ClaimNotFound
 
 bp = Blueprint("claims_incidents", __name__, url_prefix="/backoffice/claims/incidents",
                template_folder="../templates")
@@ -176,24 +177,30 @@ def incident_page(incident_id):
 
 
 def _failed(incident_id: int, error: ClaimError, form, name: str):
-    """The incident page again with what was wrong: 400 (404 when it vanished)."""
+    """The incident page again with what was wrong: 400 (404 when it or the claim is not
+    found, 409 when a claim changed meanwhile)."""
     db.session.rollback()
     if isinstance(error, incidents.IncidentNotFound):
         abort(404)
     incident = _visible_incident(incident_id)
     messages = []
-    if isinstance(error, ClaimInvalid):
+    if isinstance(error, ClaimInvalid) and form is not None:
         for field_name, message in error.errors.items():
             if field_name in form and field_name != "csrf_token":
                 form[field_name].errors = [*form[field_name].errors, message]
             else:
                 messages.append(message)
+    elif isinstance(error, ClaimInvalid):
+        messages.extend(error.errors.values())
     else:
         messages.append(str(error))
-    status = 409 if error.__class__.__name__ == "ClaimConflict" else 400
-    if error.__class__.__name__ == "ClaimNotFound":
+    status = 409 if isinstance(error, ClaimConflict) else 400
+    if isinstance(error, ClaimNotFound):
         status = 404
-    return _detail(incident, **{name: form}, errors=messages, status=status)
+    elif isinstance(error, ClaimForbidden):
+        status = 403
+    forms = {name: form} if form is not None else {}
+    return _detail(incident, **forms, errors=messages, status=status)
 
 
 def _actor():
@@ -299,7 +306,7 @@ def unlink(incident_id, claim_id):
     try:
         incidents.unlink(claim_id, _actor())
     except ClaimError as error:
-        return _failed(incident_id, error, form, "link_form")
+        return _failed(incident_id, error, None, None)
     flash(_("Claim %(reference)s taken out of the incident.", reference=reference), "success")
     return redirect(url_for(".incident_page", incident_id=incident_id), code=303)
 
