@@ -25,6 +25,12 @@ SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
             "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+    Setting("CLAIMS_INCIDENT_WINDOW_HOURS", 72,
+            "Collective incidents: claims of the same equipment and problem in one entrance "
+            "(or building) filed within this many hours of each other are grouped."),
+    Setting("CLAIMS_INCIDENT_MIN_CLAIMS", 2,
+            "Collective incidents: how many households must report the same problem in the "
+            "window before Palier proposes an incident to the agents (2 at least)."),
 ]
 
 
@@ -104,9 +110,15 @@ class ClaimsPlugin(Plugin):
         from core.accounts import Role
         from core.contributions import NavItem
 
-        if area == "backoffice" and user.role is Role.CARETAKER:
-            return [NavItem(_("Claims of my buildings"), url_for("claims_caretaker.home"),
-                            "claims_caretaker.home", order=30)]
+        if area == "backoffice":
+            from plugins.claims.views.incidents import backoffice_navigation
+
+            items = list(backoffice_navigation(user))
+            if user.role is Role.CARETAKER:
+                items.append(NavItem(_("Claims of my buildings"),
+                                     url_for("claims_caretaker.home"),
+                                     "claims_caretaker.home", order=30))
+            return items
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
@@ -189,6 +201,13 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.personal_data import erase_personal_data
 
         erase_personal_data(person)
+
+    @hookimpl
+    def claim_submitted(self, claim):
+        # Collective incidents: in the filing transaction, group the claim with look-alikes.
+        from plugins.claims.incidents import detect
+
+        detect(claim)
 
     @hookimpl
     def register_cli_commands(self, cli):
