@@ -312,6 +312,51 @@ def test_a_bad_rating_is_refused(claims_app, tenant, file, resolve, score, comme
         assert written(claim_id) == before
 
 
+@pytest.mark.parametrize("action", ["rate", "cancel"])
+def test_the_same_request_sent_at_once_from_two_threads_is_applied_once(
+        claims_app, tenant, file, resolve, action):
+    import threading
+
+    claim_id = file(tenant)
+    if action == "rate":
+        resolve(claim_id)
+    start = threading.Barrier(2)
+    done, refused = [], []
+
+    def send(score):
+        with english(claims_app):
+            me = user(tenant)
+            db.session.commit()
+            start.wait()
+            try:
+                if action == "rate":
+                    rate(claim_id, me, score, f"Score {score}")
+                else:
+                    cancel(claim_id, me, f"Thread {score}")
+                done.append(score)
+            except IllegalTransition as error:
+                refused.append(str(error))
+
+    threads = [threading.Thread(target=send, args=(score,)) for score in (2, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(done) == 1 and len(refused) == 1
+    assert "already" in refused[0]
+    with english(claims_app):
+        claim = db.session.get(Claim, claim_id)
+        kind = EventKind.RATING if action == "rate" else EventKind.STATUS
+        events = db.session.scalars(select(ClaimEvent).where(
+            ClaimEvent.claim_id == claim_id, ClaimEvent.kind == kind,
+            ClaimEvent.to_status == claim.status)).all()
+        assert len(events) == 1
+        if action == "rate":
+            assert (claim.rating, claim.rating_comment) == (done[0], f"Score {done[0]}")
+        else:
+            assert events[0].reason == f"Thread {done[0]}"
+
+
 # -- the stepper and the public history ------------------------------------------------------
 
 def states(claim) -> list[tuple[str, str]]:
