@@ -231,7 +231,7 @@ STEP_LABELS = {
 class Step:
     status: Status
     label: str
-    state: str            # "done", "current" or "todo"
+    state: str            # "done", "skipped", "current" or "todo"
     detour: bool = False  # postponed, rejected, cancelled or reopened
 
 
@@ -241,12 +241,19 @@ def progress(claim: Claim) -> list[Step]:
     On the main path the current step is the claim's status. A detour is shown as a step of
     its own right after the last main step the claim reached (postponed after the appointment,
     say); a rejected or cancelled claim ends there, its remaining steps gone; a reopened claim
-    starts again from the check (it stands where "checked" stood).
+    starts again from the check (it stands where "checked" stood). A main step the claim went
+    past without stopping (no appointment was needed) is ``skipped``, not ``done``.
     """
     status = claim.status
+    passed = {event.to_status for event in claim.events if event.kind is EventKind.STATUS}
+
+    def before(step: Status) -> str:
+        # An appointment is not always needed (assigned → in progress): that step is skipped.
+        return "done" if step in passed or not passed else "skipped"
+
     if status in STEPS:
         reached = STEPS.index(status)
-        return [Step(s, str(STEP_LABELS[s]), "done" if i < reached else
+        return [Step(s, str(STEP_LABELS[s]), before(s) if i < reached else
                      "current" if i == reached else "todo") for i, s in enumerate(STEPS)]
     reached = 0
     for event in claim.events:
@@ -257,7 +264,7 @@ def progress(claim: Claim) -> list[Step]:
         elif event.to_status is Status.REOPENED:
             reached = STEPS.index(Status.ACKNOWLEDGED)
     detour = Step(status, str(DETOURS[status]), "current", detour=True)
-    done = [Step(s, str(STEP_LABELS[s]), "done") for s in STEPS[:reached + 1]]
+    done = [Step(s, str(STEP_LABELS[s]), before(s)) for s in STEPS[:reached + 1]]
     later = [Step(s, str(STEP_LABELS[s]), "todo") for s in STEPS[reached + 1:]]
     if status is Status.REOPENED:
         later = later[1:]  # reopened stands for "checked": it goes on to the trade

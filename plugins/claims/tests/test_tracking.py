@@ -385,6 +385,15 @@ def test_the_stepper_marks_where_the_claim_stands(claims_app, tenant, agent, fil
                           ("in_progress", "todo")]
     assert [state for _, state in found].count("current") == 1
 
+    # No appointment needed: the work starts right after the assignment.
+    direct_id = file(tenant)
+    for status in ("qualified", "assigned", "in_progress"):
+        move(direct_id, status, agent)
+    with english(claims_app):
+        found = states(db.session.get(Claim, direct_id))
+    assert found[3:6] == [("assigned", "done"), ("appointment_planned", "skipped"),
+                          ("in_progress", "current")]
+
     cancelled_id = file(tenant)
     move(cancelled_id, "cancelled", tenant)
     with english(claims_app):
