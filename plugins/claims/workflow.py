@@ -418,11 +418,13 @@ def _move(claim: Claim, target: Status, *, actor: User | None, public_message: s
 
 # -- photos added later ----------------------------------------------------------------------
 
-def add_photos(claim_id: int, photos: Sequence, *, actor: User) -> list:
+def add_photos(claim_id: int, photos: Sequence, *, actor: User, commit: bool = True) -> list:
     """Add photos to a claim the actor may see, up to 5 per claim in all; commit.
 
     :class:`ClaimInvalid` (field ``photos``) when there would be too many or one is not an
-    image; nothing is written then.
+    image; nothing is written then. With ``commit=False`` the photos join the caller's
+    transaction (the tenant's added information: its text, its photos and its event together),
+    and rolling back on error is the caller's part.
     """
     from core.attachments import Attachment
     from plugins.claims.filing import MAX_PHOTOS
@@ -441,11 +443,14 @@ def add_photos(claim_id: int, photos: Sequence, *, actor: User) -> list:
                               person_id=claim.person_id, uploaded_by=actor)
                   for photo in photos]
         claim.updated_at = utcnow()
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return stored
     except AttachmentRejected as rejected:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         raise ClaimInvalid({"photos": str(rejected)}) from None
     except BaseException:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         raise

@@ -1,6 +1,8 @@
 """The guided entry in a real browser on a phone-size screen (390 × 844): a tenant picks
 pictograms, attaches a photo through the file chooser, reads who pays with its legal reference,
-confirms and reads the reference; axe finds no serious or critical violation on any step."""
+confirms and reads the reference; later sees the step an agent moved the claim to, with the
+agent's message, and adds a photo from the claim's page. axe finds no serious or critical
+violation on any page."""
 from __future__ import annotations
 
 import io
@@ -31,7 +33,7 @@ def photo() -> bytes:
 
 
 def test_a_tenant_reports_a_running_cistern_on_a_phone(page, live_server, live_app,
-                                                       make_tenant):
+                                                       make_tenant, make_user):
     tenant = make_tenant(first_name="Josiane", last_name="Fabre")
     log_in(page, tenant.email)
     page.wait_for_url("**/portal/")
@@ -103,3 +105,45 @@ def test_a_tenant_reports_a_running_cistern_on_a_phone(page, live_server, live_a
     page.get_by_role("link", name=re.compile(reference)).click()
     page.wait_for_url(re.compile(r".*/portal/claims/\d+$"))
     assert_accessible(page)
+
+    # Later, an agent checks the claim and writes to the tenant.
+    agent = make_user("agent")
+    with live_app.app_context():
+        from core.accounts import User
+        from plugins.claims.workflow import change_status
+
+        claim_id = db.session.scalar(select(Claim.id).where(Claim.reference == reference))
+        change_status(claim_id, "qualified", actor=db.session.get(User, agent.id),
+                      public_message="Un plombier vous appellera demain matin.",
+                      internal_note="Joint à vérifier.")
+    page.goto("/portal/claims/")
+    page.reload()
+    page.get_by_role("link", name=re.compile(reference)).click()
+    page.wait_for_url(re.compile(rf".*/portal/claims/{claim_id}$"))
+    current = page.locator('.stepper [aria-current="step"]')
+    assert current.count() == 1 and current.get_attribute("data-status") == "qualified"
+    assert page.locator(".claim-status").inner_text() == "Qualifiée"
+    assert "Un plombier vous appellera demain matin." in page.locator(".claim-timeline") \
+        .inner_text()
+    assert "Joint à vérifier" not in page.content()
+    assert_accessible(page)
+
+    # The tenant adds a photo from the claim's page, with the phone's file chooser.
+    assert page.locator(".claim-photos img").count() == 1
+    with page.expect_file_chooser() as chooser:
+        page.locator("#information-form #photos").click()
+    chooser.value.set_files(files=[{"name": "fuite.jpg", "mimeType": "image/jpeg",
+                                    "buffer": photo()}])
+    page.locator("#information-form button[type=submit]").click()
+    page.wait_for_url(re.compile(rf".*/portal/claims/{claim_id}#history-title$"))
+    assert page.locator(".claim-photos img").count() == 2
+    # The thumbnails are real pictures the browser could load (served by the core).
+    page.locator(".claim-photos").scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.querySelectorAll('.claim-photos img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    assert_accessible(page)
+    with live_app.app_context():
+        from core.attachments import Attachment
+
+        assert db.session.scalar(select(db.func.count(Attachment.id)).where(
+            Attachment.owner_id == claim_id)) == 2

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -42,7 +51,7 @@ from plugins.claims.filing import (
     check_answers,
     configured_catalogue,
 )
-from plugins.claims.models import Claim
+from plugins.claims.models import Claim, EventKind
 from plugins.claims.queries import visible_claims
 from plugins.claims.wording import next_steps, responsibility_label, status_label
 
@@ -395,19 +404,181 @@ def receipt(claim_id):
 @bp.route("/")
 @tenant_required
 def my_claims():
-    """The household's claims, newest first."""
+    """The household's claims, newest first, each with its status and when it last changed."""
     claims = db.session.scalars(visible_claims(current_user).order_by(
         Claim.created_at.desc(), Claim.id.desc())).all()
     return render_template("claims/portal/list.html", claims=claims, locale=_locale(),
                            status_label=status_label, resume=_resume_url(_draft()))
 
 
+# -- following a claim -----------------------------------------------------------------------
+
+class InformationForm(FlaskForm):
+    """Something to add once the claim is filed: a text, photos, or both."""
+
+    text = TextAreaField(_l("What would you like to add?"))
+    photos = MultipleFileField(_l("Photos"))
+
+
+class CancelForm(FlaskForm):
+    """The confirmation of a cancellation; ``seen`` is the status the tenant was shown."""
+
+    seen = HiddenField()
+    reason = TextAreaField(_l("Why do you cancel it? (optional)"))
+
+
+SCORE_LABELS = {1: _l("1 – Very dissatisfied"), 2: _l("2 – Dissatisfied"),
+                3: _l("3 – Neither satisfied nor dissatisfied"), 4: _l("4 – Satisfied"),
+                5: _l("5 – Very satisfied")}
+
+
+class RatingForm(FlaskForm):
+    score = RadioField(_l("How satisfied are you with the repair?"),
+                       choices=[SelectChoice(str(n), label) for n, label in SCORE_LABELS.items()],
+                       validate_choice=False)
+    comment = TextAreaField(_l("Your comment (optional)"))
+
+
+def _photos(claim: Claim) -> list:
+    """The claim's photos, as the core's attachment view will serve them to this user."""
+    from core.attachments import Attachment, visible_attachments
+    from plugins.claims.models import PHOTO_OWNER_TYPE
+
+    return list(db.session.scalars(visible_attachments(current_user).where(
+        Attachment.owner_type == PHOTO_OWNER_TYPE, Attachment.owner_id == claim.id)
+        .order_by(Attachment.id)))
+
+
+def _claim_page(claim: Claim, *, information=None, rating=None, extra=(), status=200):
+    """The claim's page; a form sent back with its errors replaces the empty one."""
+    from plugins.claims import tracking
+
+    photos = _photos(claim)
+    since = next((event.at for event in reversed(claim.events)
+                  if event.kind is EventKind.STATUS), claim.created_at)
+    return render_template(
+        "claims/portal/detail.html", claim=claim, locale=_locale(), status_label=status_label,
+        who_pays=responsibility_label(claim.responsibility),
+        answers=_answer_lines(claim.answers or {}), steps=tracking.progress(claim),
+        status_since=since,
+        timeline=tracking.public_timeline(claim), photos=photos,
+        photos_left=max(MAX_PHOTOS - len(photos), 0),
+        information=information or InformationForm(formdata=None),
+        rating=rating or RatingForm(formdata=None),
+        can_add=tracking.can_add_information(claim), can_cancel=tracking.can_cancel(claim),
+        can_rate=tracking.can_rate(claim), max_information=tracking.MAX_INFORMATION,
+        max_comment=tracking.MAX_COMMENT, failed=information or rating,
+        extra=list(extra)), status
+
+
+def _refused(error) -> int:
+    """The answer's status for a refused request: not found, bad input, or not now."""
+    from plugins.claims.workflow import ClaimConflict, ClaimNotFound, IllegalTransition
+
+    if isinstance(error, ClaimNotFound):
+        return 404
+    if isinstance(error, ClaimInvalid):
+        return 400
+    if isinstance(error, (IllegalTransition, ClaimConflict)):
+        return 409
+    return 403
+
+
+def _sent_back(claim_id: int, form, error: ClaimError, **page):
+    """The claim's page again, the refusal's messages next to the fields they concern."""
+    db.session.rollback()
+    code = _refused(error)
+    if code == 404:
+        abort(404)
+    claim = _own_claim(claim_id)
+    if isinstance(error, ClaimInvalid):
+        extra = _add_errors(form, error.errors)
+    else:
+        extra = [str(error)]
+    return _claim_page(claim, extra=extra, status=code, **page)
+
+
 @bp.route("/<int:claim_id>")
 @tenant_required
 def detail(claim_id):
-    """One claim: its status and the steps of its history the tenant may read."""
+    """One claim: where it stands (a stepper), its public history, its photos, and what the
+    household can do now: add information or photos, cancel it, rate the repair."""
+    return _claim_page(_own_claim(claim_id))
+
+
+@bp.route("/<int:claim_id>/information", methods=["POST"])
+@tenant_required
+def add_information(claim_id):
+    """Adds a text and/or photos to the claim, then shows it again."""
+    from plugins.claims import tracking
+
     claim = _own_claim(claim_id)
-    return render_template("claims/portal/detail.html", claim=claim, locale=_locale(),
-                           status_label=status_label,
-                           who_pays=responsibility_label(claim.responsibility),
-                           answers=_answer_lines(claim.answers or {}))
+    form = InformationForm()
+    if not form.validate():
+        return _claim_page(claim, information=form, status=400)
+    photos = [photo for photo in request.files.getlist("photos") if photo and photo.filename]
+    try:
+        tracking.add_information(claim.id, current_user._get_current_object(),
+                                 form.text.data or "", photos)
+    except ClaimError as error:
+        return _sent_back(claim_id, form, error, information=form)
+    flash(_("Thank you: your information was added to the claim."), "success")
+    return redirect(url_for(".detail", claim_id=claim_id, _anchor="history-title"), code=303)
+
+
+def _cancel_page(claim: Claim, form: CancelForm, extra=(), status=200):
+    from plugins.claims.workflow import MAX_REASON
+
+    return render_template("claims/portal/cancel.html", claim=claim, form=form,
+                           status_label=status_label, locale=_locale(),
+                           max_reason=MAX_REASON, extra=list(extra)), status
+
+
+@bp.route("/<int:claim_id>/cancel", methods=["GET", "POST"])
+@tenant_required
+def cancel(claim_id):
+    """Asks to confirm the cancellation (GET), then cancels (POST)."""
+    from plugins.claims import tracking
+    from plugins.claims.models import Status
+
+    claim = _own_claim(claim_id)
+    if request.method == "GET":
+        if not tracking.can_cancel(claim):
+            return _claim_page(claim, status=409, extra=[
+                _("This claim is “%(status)s”: it can no longer be cancelled.",
+                  status=status_label(claim.status))])
+        return _cancel_page(claim, CancelForm(seen=claim.status.value))
+    form = CancelForm()
+    if not form.validate():
+        return _cancel_page(claim, form, status=400)
+    seen = form.seen.data if form.seen.data in {s.value for s in Status} else None
+    try:
+        tracking.cancel(claim.id, current_user._get_current_object(), form.reason.data or "",
+                        expected_status=seen)
+    except ClaimInvalid as invalid:
+        db.session.rollback()
+        extra = _add_errors(form, invalid.errors)
+        return _cancel_page(_own_claim(claim_id), form, extra=extra, status=400)
+    except ClaimError as error:
+        return _sent_back(claim_id, form, error)
+    flash(_("Your claim is cancelled."), "success")
+    return redirect(url_for(".detail", claim_id=claim_id), code=303)
+
+
+@bp.route("/<int:claim_id>/rating", methods=["POST"])
+@tenant_required
+def rate(claim_id):
+    """Records the household's rating of the repair (once)."""
+    from plugins.claims import tracking
+
+    claim = _own_claim(claim_id)
+    form = RatingForm()
+    if not form.validate():
+        return _claim_page(claim, rating=form, status=400)
+    try:
+        tracking.rate(claim.id, current_user._get_current_object(), form.score.data,
+                      form.comment.data or "")
+    except ClaimError as error:
+        return _sent_back(claim_id, form, error, rating=form)
+    flash(_("Thank you for your rating."), "success")
+    return redirect(url_for(".detail", claim_id=claim_id), code=303)
