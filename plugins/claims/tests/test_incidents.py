@@ -94,7 +94,7 @@ def step(app, incident_id, user, to, **fields):
 
 
 def test_three_tenants_of_one_entrance_one_incident_everyone_informed(
-        notified_app, estate, tenant_in, make_user, file, smtp_server):
+        notified_app, estate, tenant_in, make_user, file, smtp_server, login):
     place = estate()
     tenants = [tenant_in(dwelling) for dwelling in place["dwellings1"][:3]]
     neighbour = tenant_in(place["dwelling2"])  # the same building, another entrance
@@ -105,6 +105,7 @@ def test_three_tenants_of_one_entrance_one_incident_everyone_informed(
         [incident] = db.session.scalars(select(Incident)).all()
         assert incident.status is IncidentStatus.PROPOSED
         assert incident.reference.startswith(f"IC-{date.today().year}-")
+        reference = incident.reference
         assert incident.entrance_id == place["entrance1"]
         assert [c.id for c in incident.claims] == claims
         assert db.session.get(Claim, other).incident_id is None
@@ -145,6 +146,13 @@ def test_three_tenants_of_one_entrance_one_incident_everyone_informed(
         assert any("the heating company is on its way" in body for body in bodies)
         assert any("Heating is back." in body for body in bodies)
     assert len(by_recipient[neighbour.email]) == 1  # the acknowledgement only
+    # Each tenant's claim page says the problem is shared, with the latest news.
+    for tenant, claim_id in zip(tenants, claims):
+        client = notified_app.test_client()
+        login(client, tenant)
+        page = client.get(f"/portal/claims/{claim_id}").get_data(as_text=True)
+        assert "A problem shared by several households" in page
+        assert reference in page and "Heating is back." in page
 
 
 def test_claims_outside_the_window_or_of_another_problem_are_not_grouped(
