@@ -15,6 +15,7 @@ from pathlib import Path
 from core import Plugin, hookimpl
 from core.config import ConfigError, Setting
 from plugins.claims import hookspecs
+from plugins.claims.business_hours import SETTINGS as _business_hours_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CATALOGUE_EXTENSION = "palier.claims.catalogue"
@@ -26,6 +27,8 @@ SETTINGS = [
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
             "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
 ]
+# Deadlines on the landlord's business calendar (plugins.claims.business_hours).
+SETTINGS += _business_hours_settings
 
 
 @functools.lru_cache(maxsize=8)
@@ -84,6 +87,10 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.views import blueprints
 
         app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
+        from plugins.claims import business_hours
+
+        app.extensions[business_hours.EXTENSION] = business_hours.calendar_from_config(
+            app.config)
         return [bp, *blueprints()]
 
     @hookimpl
