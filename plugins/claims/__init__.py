@@ -114,6 +114,10 @@ class ClaimsPlugin(Plugin):
         if area == "backoffice" and user.role is Role.CARETAKER:
             return [NavItem(_("Claims of my buildings"), url_for("claims_caretaker.home"),
                             "claims_caretaker.home", order=30)]
+        if area == "backoffice":
+            from plugins.claims.views import dashboard
+
+            return dashboard.navigation(user) or None
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
@@ -144,10 +148,11 @@ class ClaimsPlugin(Plugin):
 
         from core.accounts import Role
         from core.contributions import Widget
+        from plugins.claims.views import dashboard
         from plugins.claims.views.caretaker import open_claims_count
 
         if user.role is not Role.CARETAKER:
-            return None
+            return dashboard.widgets(user) or None
         count = open_claims_count(user)
         return [Widget(_("Open claims in my buildings"),
                        _("Find a tenant, read a dwelling's claims, report a problem."),
@@ -163,6 +168,10 @@ class ClaimsPlugin(Plugin):
         return [Permission("claims.handle",
                            _l("Move claims along: acknowledge, qualify, assign, plan, postpone, "
                               "resolve, close, reject, reopen"),
+                           {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+                Permission("claims.dashboard",
+                           _l("See the claims dashboard: ages, deadline breaches, satisfaction "
+                              "(agents: their agency's figures)"),
                            {Role.AGENT, Role.MANAGER, Role.ADMIN})]
 
     # Optional: the hook is specified by the notifications plugin, and only called when it is

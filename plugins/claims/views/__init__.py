@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import caretaker, portal
+    from plugins.claims.views import caretaker, dashboard, portal
 
-    return [portal.bp, caretaker.bp]
+    return [portal.bp, caretaker.bp, dashboard.bp]
