@@ -138,7 +138,7 @@ def breaches_by_agency(user, now: datetime) -> Chart:
         .group_by(Agency.id, Agency.name).order_by(Agency.name)).all()
     return _breach_chart(
         "agencies", _("Deadline breaches by agency"), _("Agency"), rows,
-        _("Open claims per agency; the dark part is past its deadline."))
+        _("Open claims per agency; the red part is past its deadline."))
 
 
 def breaches_by_caretaker(user, now: datetime) -> Chart:
@@ -154,10 +154,8 @@ def breaches_by_caretaker(user, now: datetime) -> Chart:
         .order_by(breached.desc(), User.display_name).limit(CARETAKERS_SHOWN)).all()
     return _breach_chart(
         "caretakers", _("Deadline breaches in each caretaker's buildings"), _("Caretaker"),
-        rows, ngettext("Open claims of the buildings of each caretaker (the %(num)d with the "
-                       "most breaches); the dark part is past its deadline.",
-                       "Open claims of the buildings of each caretaker (the %(num)d with the "
-                       "most breaches); the dark part is past its deadline.", CARETAKERS_SHOWN))
+        rows, _("Open claims of the buildings of each caretaker (the %(num)d with the most "
+                "breaches); the red part is past its deadline.", num=CARETAKERS_SHOWN))
 
 
 def _breach_chart(chart_id, title, who, rows, summary) -> Chart:
@@ -184,7 +182,7 @@ def satisfaction(user, since: datetime | None) -> tuple[Chart, dict]:
     mean = sum(rating * count for rating, count in counts.items()) / total if total else None
     bars = [Bar(ngettext("%(num)d star", "%(num)d stars", rating), counts.get(rating, 0))
             for rating in range(1, 6)]
-    summary = {"count": format_decimal(total),
+    summary = {"total": total, "count": format_decimal(total),
                "mean": format_decimal(mean, "0.0") if mean is not None else None}
     chart = Chart(
         "satisfaction", _("Tenants' satisfaction"),
