@@ -50,7 +50,7 @@ AGE_BUCKETS = ((_l("0 to 2 days"), 0, 2), (_l("3 to 7 days"), 3, 7),
 CARETAKERS_SHOWN = 20
 
 # Drawing: a label column, then the bars, then the figure; one row per bar.
-_WIDTH, _LABEL_WIDTH, _BAR_WIDTH, _ROW, _BAR = 640, 190, 330, 30, 18
+_WIDTH, _LABEL_WIDTH, _BAR_WIDTH, _ROW, _BAR = 680, 190, 280, 30, 18
 _LABEL_CHARS = 26
 
 
