@@ -51,6 +51,9 @@ setup(
         "icalendar>=6.1,<8",
         # Time zones of quiet hours and appointments, where the system has no tz database.
         "tzdata>=2024.1,<2028",
+        # French public holidays (and Alsace-Moselle's two more) for claims' business-hour
+        # deadlines. The package's calendars are data refreshed by new releases: keep up.
+        "holidays>=0.60,<1",
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.2,<3.4"],

@@ -15,6 +15,7 @@ from pathlib import Path
 from core import Plugin, hookimpl
 from core.config import ConfigError, Setting
 from plugins.claims import hookspecs
+from plugins.claims.business_hours import SETTINGS as _business_hours_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CATALOGUE_EXTENSION = "palier.claims.catalogue"
@@ -32,6 +33,8 @@ SETTINGS = [
             "Collective incidents: how many households must report the same problem in the "
             "window before Palier proposes an incident to the agents (2 at least)."),
 ]
+# Deadlines on the landlord's business calendar (plugins.claims.business_hours).
+SETTINGS += _business_hours_settings
 
 
 @functools.lru_cache(maxsize=8)
@@ -90,6 +93,10 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.views import blueprints
 
         app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
+        from plugins.claims import business_hours
+
+        app.extensions[business_hours.EXTENSION] = business_hours.calendar_from_config(
+            app.config)
         return [bp, *blueprints()]
 
     @hookimpl
@@ -111,9 +118,10 @@ class ClaimsPlugin(Plugin):
         from core.contributions import NavItem
 
         if area == "backoffice":
+            from plugins.claims.views import dashboard
             from plugins.claims.views.incidents import backoffice_navigation
 
-            items = list(backoffice_navigation(user))
+            items = [*backoffice_navigation(user), *dashboard.navigation(user)]
             if user.role is Role.CARETAKER:
                 items.append(NavItem(_("Claims of my buildings"),
                                      url_for("claims_caretaker.home"),
@@ -149,10 +157,11 @@ class ClaimsPlugin(Plugin):
 
         from core.accounts import Role
         from core.contributions import Widget
+        from plugins.claims.views import dashboard
         from plugins.claims.views.caretaker import open_claims_count
 
         if user.role is not Role.CARETAKER:
-            return None
+            return dashboard.widgets(user) or None
         count = open_claims_count(user)
         return [Widget(_("Open claims in my buildings"),
                        _("Find a tenant, read a dwelling's claims, report a problem."),
@@ -168,6 +177,10 @@ class ClaimsPlugin(Plugin):
         return [Permission("claims.handle",
                            _l("Move claims along: acknowledge, qualify, assign, plan, postpone, "
                               "resolve, close, reject, reopen"),
+                           {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+                Permission("claims.dashboard",
+                           _l("See the claims dashboard: ages, deadline breaches, satisfaction "
+                              "(agents: their agency's figures)"),
                            {Role.AGENT, Role.MANAGER, Role.ADMIN})]
 
     # Optional: the hook is specified by the notifications plugin, and only called when it is

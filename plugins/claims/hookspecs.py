@@ -38,3 +38,14 @@ def claim_postponed(claim, event):
     new date and ``event.reason`` why. Called after ``claim_status_changed`` for the same
     event.
     """
+
+
+@hookspec
+def claims_solved_remotely():
+    """Which claims were solved without anyone travelling (a remote video diagnosis ended the
+    problem): return an SQLAlchemy criterion on :class:`plugins.claims.models.Claim`, or None.
+
+    Asked by the managers' dashboard (``plugins.claims.views.dashboard``) only when the
+    ``video_diag`` plugin is enabled, for its "solved remotely" share; it counts the resolved
+    and closed claims that match. Not called inside a claim's transaction.
+    """

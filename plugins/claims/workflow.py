@@ -15,7 +15,7 @@ same change: the second finds the claim already moved, and is told so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -30,6 +30,7 @@ from core.extensions import db
 from core.permissions import has_permission
 from core.plugins import hook
 from plugins.claims import notices
+from plugins.claims.business_hours import claim_due_at
 from plugins.claims.filing import (
     TOKEN_PATTERN,
     ClaimError,
@@ -249,7 +250,7 @@ def _write_claim(filer: User, submission: Submission, catalogue, photos: list) -
         description=submission.description,
         answers=submission.answers,
         status=Status.SUBMITTED,
-        due_at=now + timedelta(hours=problem.deadline_hours),
+        due_at=claim_due_at(now, problem.deadline_hours, problem.priority.value),
         idempotency_token=submission.token,
         created_at=now,
         updated_at=now,
@@ -397,6 +398,8 @@ def _move(claim: Claim, target: Status, *, actor: User | None, public_message: s
                        planned_for=planned)
     claim.status = target
     claim.updated_at = now
+    if target is Status.REOPENED:  # handled again: a fresh deadline from the reopening
+        claim.due_at = claim_due_at(now, claim.deadline_hours, claim.priority)
     if planned is not None:
         claim.planned_for = planned
     for name, value in (assignment or {}).items():

@@ -147,7 +147,7 @@ def test_three_tenants_of_one_entrance_one_incident_everyone_informed(
         assert any("Heating is back." in body for body in bodies)
     assert len(by_recipient[neighbour.email]) == 1  # the acknowledgement only
     # Each tenant's claim page says the problem is shared, with the latest news.
-    for tenant, claim_id in zip(tenants, claims):
+    for tenant, claim_id in zip(tenants, claims, strict=True):
         client = notified_app.test_client()
         login(client, tenant)
         page = client.get(f"/portal/claims/{claim_id}").get_data(as_text=True)

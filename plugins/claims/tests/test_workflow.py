@@ -6,7 +6,7 @@ import io
 import re
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from PIL import Image
@@ -130,7 +130,10 @@ def test_filing_writes_the_claim_its_events_audit_and_message_together(notified_
         assert claim.text("problem", "en")
         assert claim.responsibility == "tenant"
         assert claim.legal_reference.startswith("Décret 87-712, annexe, IV-d")
-        assert claim.due_at == claim.created_at + timedelta(hours=claim.deadline_hours)
+        from plugins.claims.business_hours import business_calendar
+
+        assert claim.due_at == business_calendar().due_at(claim.created_at, claim.deadline_hours,
+                                                          claim.priority)
         assert claim.answers == ANSWERS
         assert [(e.from_status, e.to_status, e.actor_label) for e in claim.events] == [
             (None, Status.SUBMITTED, "Camille Martin"),
