@@ -86,7 +86,7 @@ def test_the_summary_says_who_pays_with_the_legal_reference(client):
     html = client.get("/portal/claims/new/summary").get_data(as_text=True)
     assert "Charged to the tenant" in html
     assert FLAPPER_REFERENCE in html
-    assert "within 3 days" in html  # the catalogue's 72 hours
+    assert "within 3 working days" in html  # the catalogue's 72 hours, on the calendar
     assert 'accept="image/*"' in html and 'capture="environment"' in html
 
 

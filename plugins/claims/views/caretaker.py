@@ -546,8 +546,8 @@ def _summary_page(target: Target, form, chosen, answers, extra=(), status=200):
         "summary.html", target, status, form=form, place=place, item=item, problem=problem_,
         answers=_answer_lines(answers), who_pays=responsibility_label(problem_.responsibility),
         safety=problem_.safety_advice.get(_locale()) if problem_.safety_advice else None,
-        deadline=_deadline(problem_.deadline_hours), max_description=MAX_DESCRIPTION,
-        max_photos=MAX_PHOTOS, extra=list(extra))
+        deadline=_deadline(problem_.deadline_hours, problem_.priority),
+        max_description=MAX_DESCRIPTION, max_photos=MAX_PHOTOS, extra=list(extra))
 
 
 @bp.route("/new/<kind>/<int:target_id>/summary")

@@ -294,10 +294,11 @@ def _chosen(draft: dict):
     return place, item, chosen
 
 
-def _deadline(hours: float) -> str:
-    if hours < 48:
-        return _("within %(num)d hours", num=int(hours))
-    return _("within %(num)d days", num=round(hours / 24))
+def _deadline(hours: float, priority) -> str:
+    """The deadline in the tenant's words, on the landlord's business calendar."""
+    from plugins.claims.business_hours import deadline_words
+
+    return deadline_words(hours, getattr(priority, "value", priority))
 
 
 def _answer_lines(answers: dict) -> list[tuple[str, str]]:
@@ -317,7 +318,7 @@ def _summary_page(form, chosen, answers, extra=(), status=200):
         label=_label, pictogram=_pictogram_url, answers=_answer_lines(answers),
         who_pays=responsibility_label(problem_.responsibility),
         safety=problem_.safety_advice.get(_locale()) if problem_.safety_advice else None,
-        deadline=_deadline(problem_.deadline_hours),
+        deadline=_deadline(problem_.deadline_hours, problem_.priority),
         steps=next_steps(problem_.responsibility), max_description=MAX_DESCRIPTION,
         max_photos=MAX_PHOTOS, extra=list(extra)), status
 
@@ -397,7 +398,7 @@ def receipt(claim_id):
     claim = _own_claim(claim_id)
     return render_template("claims/portal/receipt.html", claim=claim, locale=_locale(),
                            who_pays=responsibility_label(claim.responsibility),
-                           deadline=_deadline(claim.deadline_hours),
+                           deadline=_deadline(claim.deadline_hours, claim.priority),
                            steps=next_steps(claim.responsibility))
 
 
