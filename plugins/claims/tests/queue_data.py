@@ -249,10 +249,16 @@ def page_statement(user, filters=None, sort=None, page: int = 1, per_page: int =
 
     filters = filters or queue.QueueFilters()
     statement = queue.queue_select(user, filters, sort or queue.DEFAULT_SORT, now)
-    detailed = getattr(queue, "_detailed", None)
-    if detailed is not None:
-        statement = detailed(statement)
+    statement = getattr(queue, "_detailed", with_names)(statement)
     return statement.limit(per_page + 1).offset((max(1, page) - 1) * per_page)
+
+
+def with_names(statement):
+    """The names a row of the queue shows, joined by primary key (building, dwelling), as the
+    back office's page does."""
+    return (statement.outerjoin(Building, Building.id == Claim.building_id)
+            .outerjoin(Dwelling, Dwelling.id == Claim.dwelling_id)
+            .add_columns(Building.name, Dwelling.reference))
 
 
 def explain(statement) -> list[str]:
