@@ -161,6 +161,7 @@ def test_fifty_tenants_confirming_at_once_all_get_their_receipt(served):
                f"{server_log.count('database is locked')} 'database is locked' in the server's "
                f"log; answered in {seconds[0]:.1f} s to {seconds[-1]:.1f} s "
                f"(median {seconds[CLIENTS // 2]:.1f} s)")
+    print(summary)  # shown with -s: how long the last of the fifty waited
     assert not failed and "database is locked" not in server_log, summary
     assert "Traceback" not in server_log, server_log[-3000:]
     references = []
