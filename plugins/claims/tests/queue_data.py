@@ -286,7 +286,7 @@ def indexes_used(plan: list[str]) -> list[str]:
 
     found = []
     for line in plan:
-        for match in re.finditer(r"(?:USING (?:COVERING )?INDEX|Index Scan using|"
+        for match in re.finditer(r"(?:USING (?:COVERING )?INDEX|Index Scan (?:Backward )?using|"
                                  r"Index Only Scan using|Bitmap Index Scan on) (\w+)", line):
             found.append(match.group(1))
     return found
