@@ -72,6 +72,7 @@ bench: $(VENV)/.installed-test system-run-deps
 	$(BIN)/python bench/pdf_letter.py
 	$(BIN)/python bench/notification_letters.py
 	$(BIN)/python bench/notifications.py --postgresql
+	$(BIN)/python bench/claims.py --postgresql --photo
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o core/translations/messages.pot .

@@ -68,6 +68,8 @@ setup(
             "psycopg[binary]>=3.2,<3.4",
             "eventlet>=0.40,<0.42",
             "pypdf>=6,<8",
+            # Property-based tests: malformed submissions of the claims plugin.
+            "hypothesis>=6.100,<7",
         ],
     },
     entry_points={
