@@ -143,8 +143,26 @@ class _Photo:
     height: int
 
 
-def store_image(source: FileStorage | bytes | BinaryIO, *, owner_type: str, owner_id: int,
-                person_id: int | None, uploaded_by: User | int | None,
+@dataclass(frozen=True)
+class PreparedImage:
+    """A photo checked and re-encoded by :func:`prepare_image`, not stored yet."""
+
+    photo: _Photo
+    name: str | None
+
+
+def prepare_image(source: FileStorage | bytes | BinaryIO) -> PreparedImage:
+    """Check and re-encode a photo without touching the database: the slow part of
+    :func:`store_image`, done before a write transaction starts (SQLite's write lock is
+    held for the whole transaction)."""
+    config = current_app.config
+    data, sent_name = _read_capped(source, int(config["ATTACHMENTS_MAX_BYTES"]))
+    return PreparedImage(_reencode(data, int(config["ATTACHMENTS_MAX_PIXELS"]),
+                                   int(config["ATTACHMENTS_MAX_DIMENSION"])), sent_name)
+
+
+def store_image(source: FileStorage | bytes | BinaryIO | PreparedImage, *, owner_type: str,
+                owner_id: int, person_id: int | None, uploaded_by: User | int | None,
                 filename: str | None = None) -> Attachment:
     """Check, clean and store a photo a user sent; return its new :class:`Attachment`.
 
@@ -155,10 +173,8 @@ def store_image(source: FileStorage | bytes | BinaryIO, *, owner_type: str, owne
     file is too large, not an accepted image, too many pixels or damaged.
     """
     _check_owner(owner_type, owner_id)
-    config = current_app.config
-    data, sent_name = _read_capped(source, int(config["ATTACHMENTS_MAX_BYTES"]))
-    photo = _reencode(data, int(config["ATTACHMENTS_MAX_PIXELS"]),
-                      int(config["ATTACHMENTS_MAX_DIMENSION"]))
+    prepared = source if isinstance(source, PreparedImage) else prepare_image(source)
+    photo, sent_name = prepared.photo, prepared.name
     return _store(photo.data, photo.media_type, _display_name(
         filename or sent_name, IMAGE_TYPES[photo.media_type], "photo"),
         width=photo.width, height=photo.height, owner_type=owner_type, owner_id=owner_id,

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Role, User, utcnow
-from core.attachments import AttachmentRejected, store_image
+from core.attachments import AttachmentRejected, prepare_image, store_image
 from core.audit import SYSTEM_ACTOR
 from core.extensions import db
 from core.permissions import has_permission
@@ -32,6 +32,7 @@ from core.plugins import hook
 from plugins.claims import notices
 from plugins.claims.business_hours import claim_due_at
 from plugins.claims.filing import (
+    MAX_PHOTOS,
     TOKEN_PATTERN,
     ClaimError,
     ClaimForbidden,
@@ -192,11 +193,17 @@ def file_claim(filer: User, *, place_id, equipment_id, problem_id, description, 
     digits, ``-`` or ``_``): sent again, it returns the claim it filed the first time and
     writes nothing.
     """
+    photos = list(photos)
+    if len(photos) <= MAX_PHOTOS:
+        # Re-encoded before the first query: never while holding SQLite's write lock.
+        try:
+            photos = [prepare_image(photo) for photo in photos]
+        except AttachmentRejected as rejected:
+            raise ClaimInvalid({"photos": str(rejected)}) from None
     existing = _existing_for_token(idempotency_token, filer)
     if existing is not None:
         return existing
     catalogue = catalogue or configured_catalogue()
-    photos = list(photos)
     submission = check_submission(
         filer, catalogue, place_id=place_id, equipment_id=equipment_id, problem_id=problem_id,
         description=description, answers=answers, token=idempotency_token, photos=photos,

@@ -359,6 +359,9 @@ def confirm():
             return start(message=_("Your form has expired. Please try again."), status=400)
         return _summary_page(form, chosen, answers, status=400)
     photos = [photo for photo in request.files.getlist("photos") if photo and photo.filename]
+    # The transaction that loaded the user holds SQLite's write lock (a POST): end it, so
+    # that the photos are re-encoded before file_claim's own transaction takes the lock.
+    db.session.commit()
     try:
         claim = file_claim(current_user._get_current_object(), place_id=form.place.data,
                            equipment_id=form.equipment.data, problem_id=form.problem.data,
