@@ -25,6 +25,8 @@ SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
             "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+    Setting("CLAIMS_QUEUE_PAGE_SIZE", 50,
+            "Claims per page of the agents' queue in the back office."),
 ]
 
 
@@ -90,7 +92,7 @@ class ClaimsPlugin(Plugin):
     def extra_css_urls(self, area):
         from flask import url_for
 
-        if area == "portal":
+        if area in ("portal", "backoffice"):
             return [url_for("claims_portal.static", filename="claims.css")]
         return None
 
@@ -101,6 +103,13 @@ class ClaimsPlugin(Plugin):
 
         from core.contributions import NavItem
 
+        if area == "backoffice":
+            from core.permissions import has_permission
+
+            if not has_permission(user, "claims.handle"):
+                return None
+            return [NavItem(_("Claims"), url_for("claims_backoffice.queue"),
+                            "claims_backoffice.queue", order=20)]
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
@@ -123,6 +132,35 @@ class ClaimsPlugin(Plugin):
                      url_for("claims_portal.start"), icon="repair", order=20),
                 Card(_("My claims"), _("Follow the problems you reported, step by step."),
                      url_for("claims_portal.my_claims"), icon="history", order=21)]
+
+    @hookimpl
+    def backoffice_widgets(self, user):
+        from flask import url_for
+        from flask_babel import format_decimal
+        from flask_babel import gettext as _
+        from sqlalchemy import func, select
+
+        from core.accounts import utcnow
+        from core.contributions import Widget
+        from core.extensions import db
+        from core.permissions import has_permission
+        from plugins.claims.models import Claim
+        from plugins.claims.queries import claims_visible_to
+        from plugins.claims.queue import OPEN_STATUSES
+
+        if not has_permission(user, "claims.handle"):
+            return None
+        open_claims = select(func.count(Claim.id)).where(claims_visible_to(user),
+                                                         Claim.status.in_(OPEN_STATUSES))
+        opened = db.session.scalar(open_claims) or 0
+        breached = db.session.scalar(open_claims.where(Claim.due_at < utcnow())) or 0
+        return [Widget(_("Open claims"), _("Claims still to be handled, in your queue."),
+                       figure=format_decimal(opened), url=url_for("claims_backoffice.queue"),
+                       order=20),
+                Widget(_("Claims past their deadline"),
+                       _("Open claims whose deadline has passed: handle them first."),
+                       figure=format_decimal(breached),
+                       url=url_for("claims_backoffice.queue", breached="1"), order=21)]
 
     @hookimpl
     def register_permissions(self):

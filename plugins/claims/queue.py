@@ -9,12 +9,15 @@ the whole queue.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select
+from sqlalchemy.orm import aliased
 
-from core.accounts import utcnow
+from core.accounts import User, utcnow
+from core.estate import Building, Dwelling
 from core.extensions import db
 from plugins.claims.models import Claim, Status
 from plugins.claims.queries import visible_claims
@@ -90,3 +93,67 @@ def queue_page(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT
     rows = db.session.scalars(queue_select(user, filters, sort, now)
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return rows[:per_page], len(rows) > per_page
+
+
+# -- what the queue's page and its export show ------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A claim of the queue with the names its row shows, read in the same query."""
+
+    claim: Claim
+    building: str
+    dwelling: str | None
+    assignee: str | None
+
+    def breached(self, now: datetime) -> bool:
+        return is_breached(self.claim, now)
+
+
+def is_breached(claim: Claim, now: datetime) -> bool:
+    """Past its deadline and still open (a closed claim's deadline no longer runs)."""
+    return claim.status.is_open and claim.due_at < now
+
+
+def _detailed(query: Select) -> Select:
+    """``query`` with the building's name, the dwelling's reference and the technician's name
+    joined (by primary key: one index look-up per row of the page, never a scan)."""
+    technician = aliased(User)
+    return (query.outerjoin(Building, Building.id == Claim.building_id)
+            .outerjoin(Dwelling, Dwelling.id == Claim.dwelling_id)
+            .outerjoin(technician, technician.id == Claim.assigned_technician_id)
+            .add_columns(Building.name, Dwelling.reference, technician.display_name))
+
+
+def _row(row) -> QueueRow:
+    claim, building, dwelling, assignee = row
+    return QueueRow(claim, building or "", dwelling,
+                    assignee or claim.assigned_contractor or None)
+
+
+def queue_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+               page: int = 1, per_page: int = PAGE_SIZE,
+               now: datetime | None = None) -> tuple[list[QueueRow], bool]:
+    """:func:`queue_page` with what each row shows (building, dwelling, assignee)."""
+    page = max(1, page)
+    rows = db.session.execute(_detailed(queue_select(user, filters, sort, now))
+                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return [_row(row) for row in rows[:per_page]], len(rows) > per_page
+
+
+def export_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+                now: datetime | None = None, batch: int = 500) -> Iterator[QueueRow]:
+    """Every claim of the queue, read ``batch`` rows at a time (a server-side cursor on
+    PostgreSQL), for an export that never holds the whole queue in memory.
+
+    The query is built at the call, with what ``user`` may see then; the rows are read as the
+    iterator is consumed (e.g. while a response streams).
+    """
+    query = _detailed(queue_select(user, filters, sort, now)).execution_options(
+        yield_per=batch)
+    return _stream(query)
+
+
+def _stream(query: Select) -> Iterator[QueueRow]:
+    for row in db.session.execute(query):
+        yield _row(row)

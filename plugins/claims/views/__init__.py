@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import portal
+    from plugins.claims.views import backoffice, portal
 
-    return [portal.bp]
+    return [portal.bp, backoffice.bp]
