@@ -9,11 +9,10 @@ the whole queue.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import aliased
 
 from core.accounts import User, utcnow
@@ -141,19 +140,34 @@ def queue_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT
     return [_row(row) for row in rows[:per_page]], len(rows) > per_page
 
 
-def export_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
-                now: datetime | None = None, batch: int = 500) -> Iterator[QueueRow]:
-    """Every claim of the queue, read ``batch`` rows at a time (a server-side cursor on
-    PostgreSQL), for an export that never holds the whole queue in memory.
-
-    The query is built at the call, with what ``user`` may see then; the rows are read as the
-    iterator is consumed (e.g. while a response streams).
-    """
-    query = _detailed(queue_select(user, filters, sort, now)).execution_options(
-        yield_per=batch)
-    return _stream(query)
+# sort → the column its pages follow, and whether it runs downwards.
+_SORT_KEYS = {"due": (Claim.due_at, False), "-due": (Claim.due_at, True),
+              "created": (Claim.created_at, False), "-created": (Claim.created_at, True)}
 
 
-def _stream(query: Select) -> Iterator[QueueRow]:
-    for row in db.session.execute(query):
-        yield _row(row)
+def export_select(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+                  now: datetime | None = None) -> Select:
+    """Every claim of the queue with what its row shows, for :func:`export_batch`. Built at
+    the call with what ``user`` may see then; executable later, in another session."""
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    return _detailed(queue_select(user, filters, sort, now).order_by(None)
+                     .order_by(*SORTS[sort]))
+
+
+def export_batch(query: Select, sort: str, after: tuple | None,
+                 size: int = 500) -> list[QueueRow]:
+    """The next ``size`` rows of an export after the row whose (sort column, id) is ``after``
+    (None: the first rows). Keyset pages: each batch reads a few index entries from where the
+    last one stopped, in a short transaction of its own, however long the export."""
+    column, descending = _SORT_KEYS.get(sort, _SORT_KEYS[DEFAULT_SORT])
+    if after is not None:
+        key = tuple_(column, Claim.id)
+        query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    return [_row(row) for row in db.session.execute(query.limit(size))]
+
+
+def sort_key(row: QueueRow, sort: str) -> tuple:
+    """``after`` for :func:`export_batch`: where the row stands in the sort."""
+    claim = row.claim
+    column = "due_at" if sort.lstrip("-") == "due" else "created_at"
+    return getattr(claim, column), claim.id

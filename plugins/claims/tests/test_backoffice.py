@@ -177,7 +177,11 @@ def csv_rows(response) -> list[list[str]]:
 
 
 def test_the_csv_export_has_the_queue_with_formulas_made_inert(
-        claims_app, estate, make_tenant, make_user, file, move, agent_client):
+        claims_app, estate, make_tenant, make_user, file, move, agent_client, monkeypatch):
+    from plugins.claims.views import backoffice
+
+    # One claim per batch: the rows follow each other across batches, none twice.
+    monkeypatch.setattr(backoffice, "EXPORT_BATCH", 1)
     tenant = make_tenant(building_id=estate["north"])
     technician = make_user("technician", display_name="@Dupont")
     staff = make_user("agent")
@@ -206,12 +210,14 @@ def test_the_csv_export_has_the_queue_with_formulas_made_inert(
     assert first[column["Who pays"]] == "Charged to the tenant"
     assert (first[column["Past the deadline"]], second[column["Past the deadline"]]) == (
         "no", "yes")
+    _header, *reverse = csv_rows(client.get("/backoffice/claims/export.csv?sort=-created"))
+    assert reverse == rows[::-1]
     # The same filters as the queue.
     _header, *only = csv_rows(client.get("/backoffice/claims/export.csv?breached=1"))
     assert [row[0] for row in only] == [reference_of(claims_app, other)]
     with claims_app.app_context():
         exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export"))
-        assert [event.detail["what"] for event in exports] == ["claims", "claims"]
+        assert [event.detail["what"] for event in exports] == ["claims"] * 3
 
 
 def test_an_agent_never_sees_another_agency_s_claims(claims_app, estate, make_tenant,

@@ -217,3 +217,26 @@ def test_a_bulk_change_reports_each_claim_and_one_refusal_undoes_nothing(
                             cancelled: Status.CANCELLED, elsewhere: Status.ACKNOWLEDGED}
         [event] = [e for e in events(first, EventKind.STATUS) if e.to_status is Status.QUALIFIED]
         assert event.public_message == "We are on it."
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_message_kind_renders_and_its_short_text_tells_nothing(notified_app, locale):
+    from plugins.notifications.kinds import kinds
+    from plugins.notifications.texts import render
+
+    details = {"reference": "RC-2026-000123", "problem": "Le robinet fuit",
+               "public_message": "Le plombier passe mardi", "reason": "Vétusté",
+               "responsibility": "À la charge du bailleur",
+               "legal_reference": "Loi 89-462, art. 7 d", "recipient_name": "Mme Fabre",
+               "link": "https://palier.example/portal/"}
+    with notified_app.app_context():
+        kind = kinds()["claims.message"]
+        sample = render(kind, "mail", locale, {**kind.sample, "recipient_name": "Mme Fabre"})
+        assert "RC-2026-000123" in sample.subject
+        assert "Le plombier vous appellera demain." in sample.body
+        override = render(kind, "mail", locale, details)
+        assert "À la charge du bailleur" in override.body and "Vétusté" in override.body
+        short = render(kind, "sms", locale, details).body
+        assert "https://palier.example/portal/" in short
+        for secret in ("RC-2026", "robinet", "plombier", "Vétusté", "bailleur"):
+            assert secret not in short, short
