@@ -83,6 +83,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     person = relationship("Person")
+    agency = relationship("Agency")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -80,8 +80,10 @@ def users_command():
 @click.option("--name", default="", help="Full name shown in the back office.")
 @click.option("--password", default=None,
               help="Initial password; without it an invitation link is mailed and printed.")
+@click.option("--agency", default=None,
+              help="Reference of the agency the person works for (agents see its files only).")
 @with_appcontext
-def create_user_command(email, role, name, password):
+def create_user_command(email, role, name, password, agency):
     """Create a staff account (tenants activate theirs from their lease reference)."""
     from core.staff import AccountError, create_staff_account
     from core.web.forms import MIN_PASSWORD_LENGTH
@@ -89,8 +91,20 @@ def create_user_command(email, role, name, password):
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"at least {MIN_PASSWORD_LENGTH} characters",
                                  param_hint="--password")
+    agency_id = None
+    if agency:
+        from sqlalchemy import select
+
+        from core.estate import Agency
+        from core.extensions import db
+
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.reference == agency))
+        if agency_id is None:
+            raise click.BadParameter(f"no agency with the reference {agency!r}",
+                                     param_hint="--agency")
     try:
-        user, link, mailed = create_staff_account(email, name, Role(role), password)
+        user, link, mailed = create_staff_account(email, name, Role(role), password,
+                                                  agency_id=agency_id)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Created {user.role.value} account {user.email}.")

@@ -140,6 +140,8 @@ def _accounts(tenant_person: Person, caretaker_building: Building) -> list[tuple
             user = User(email=email, display_name=display_name, role=role)
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
+        if role in (Role.AGENT, Role.MANAGER):
+            user.agency = caretaker_building.residence.agency
         if role is Role.TENANT:
             first, last = display_name.split(" ", 1)
             tenant_person.first_name, tenant_person.last_name = first, last

@@ -15,9 +15,23 @@ class AccountError(ValueError):
     """A request about an account that cannot be carried out, said in the user's language."""
 
 
+def _check_agency(agency_id: int | None) -> int | None:
+    from core.estate import Agency
+
+    if agency_id in (None, "", 0):
+        return None
+    if db.session.get(Agency, int(agency_id)) is None:
+        raise AccountError(_("This agency does not exist."))
+    return int(agency_id)
+
+
 def create_staff_account(email: str, display_name: str, role: Role,
-                         password: str | None = None) -> tuple[User, str | None, bool]:
+                         password: str | None = None,
+                         agency_id: int | None = None) -> tuple[User, str | None, bool]:
     """Create a staff account (committed); without a password, an invitation link is mailed.
+
+    ``agency_id``: the agency (agence) the person works for; an agent without one works for
+    the whole landlord (a customer relation centre) and sees every agency's files.
 
     Returns the account, the invitation link (None when a password was given) and whether the
     invitation went out: when the relay fails, the caller hands the link over another way.
@@ -27,7 +41,8 @@ def create_staff_account(email: str, display_name: str, role: Role,
         raise AccountError(_("Tenants create their own account from their lease reference."))
     if User.by_email(email) is not None:
         raise AccountError(_("This e-mail address is already used by another account."))
-    user = User(email=email, display_name=display_name.strip() or email, role=role)
+    user = User(email=email, display_name=display_name.strip() or email, role=role,
+                agency_id=_check_agency(agency_id))
     if password:
         user.set_password(password)
     db.session.add(user)
@@ -45,6 +60,16 @@ def create_staff_account(email: str, display_name: str, role: Role,
     except MailNotSent:
         return user, link, False
     return user, link, True
+
+
+def set_agency(user: User, agency_id: int | None) -> None:
+    """Attach a staff account to an agency, or to none (the whole landlord). Not committed.
+
+    The account's sessions go on: what it may see is asked again at each request.
+    """
+    if user.role is Role.TENANT:
+        raise AccountError(_("Tenants do not belong to an agency."))
+    user.agency_id = _check_agency(agency_id)
 
 
 def set_active(user: User, active: bool) -> None:

@@ -271,6 +271,43 @@ def test_disabling_an_account_logs_it_out(app, make_user, login):
                 password=DEFAULT_PASSWORD).status_code == 401
 
 
+def test_admin_attaches_staff_to_an_agency(app, make_user, make_estate, login):
+    from sqlalchemy import select
+
+    from core.estate import Agency
+
+    make_estate()
+    with app.app_context():
+        agency = db.session.scalars(select(Agency)).first()
+        agency_id, agency_name = agency.id, agency.name
+    admin = make_user("admin")
+    client = app.test_client()
+    login(client, admin)
+    created = post(client, "/backoffice/admin/users", display_name="Léa Petit",
+                   email="lea.petit@habitat-demo.fr", role="agent", agency=str(agency_id))
+    assert created.status_code == 302
+    with app.app_context():
+        lea = User.by_email("lea.petit@habitat-demo.fr")
+        assert lea.agency_id == agency_id
+        lea_id = lea.id
+    page = client.get("/backoffice/admin/users").get_data(as_text=True)
+    assert f'<option value="{agency_id}" selected>{agency_name}</option>' in page
+    # Back to the whole landlord, then a made-up agency is refused and changes nothing.
+    assert post(client, f"/backoffice/admin/users/{lea_id}/agency",
+                agency="").status_code == 302
+    refused = post(client, f"/backoffice/admin/users/{lea_id}/agency", agency="999999")
+    assert refused.status_code == 303
+    assert "Choisissez une agence dans la liste" in client.get(
+        "/backoffice/admin/users").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, lea_id).agency_id is None
+    # An unknown agency when creating: the form says so and no account is made.
+    assert post(client, "/backoffice/admin/users", display_name="X", email="x@habitat-demo.fr",
+                role="agent", agency="999999").status_code == 400
+    with app.app_context():
+        assert User.by_email("x@habitat-demo.fr") is None
+
+
 def test_palier_users_create(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["users", "create", "--email", "Nadia@Habitat-Demo.fr",
@@ -286,6 +323,9 @@ def test_palier_users_create(app):
     assert invited.exit_code == 0 and "/password/reset/" in invited.output
     assert runner.invoke(args=["users", "create", "--email", "t@example.org",
                                "--role", "tenant"]).exit_code != 0
+    unknown = runner.invoke(args=["users", "create", "--email", "a@habitat-demo.fr",
+                                  "--role", "agent", "--agency", "AG-NOWHERE"])
+    assert unknown.exit_code != 0 and "AG-NOWHERE" in unknown.output
 
 
 def test_without_a_relay_mail_lands_in_the_admin_mailbox(app, make_user, login):

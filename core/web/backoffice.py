@@ -11,9 +11,9 @@ from core.extensions import db
 from core.mail import mailbox_messages
 from core.permissions import permissions_of
 from core.plugins import flatten, hook, registry
-from core.staff import AccountError, create_staff_account, set_active
+from core.staff import AccountError, create_staff_account, set_active, set_agency
 from core.web.access import admin_required, permission_required, staff_required
-from core.web.forms import EmptyForm, StaffAccountForm
+from core.web.forms import EmptyForm, StaffAccountForm, StaffAgencyForm
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -63,7 +63,8 @@ def users():
     if form.validate_on_submit():
         try:
             user, link, mailed = create_staff_account(form.email.data, form.display_name.data,
-                                                      Role(form.role.data))
+                                                      Role(form.role.data),
+                                                      agency_id=form.agency.data)
         except AccountError as error:
             form.email.errors.append(str(error))
             status = 400
@@ -83,7 +84,32 @@ def users():
         select(User).where(User.role != Role.TENANT).order_by(User.display_name)).all()
     tenants = db.session.scalar(select(func.count(User.id)).where(User.role == Role.TENANT))
     return render_template("backoffice/admin/users.html", form=form, accounts=accounts,
-                           tenants=tenants, toggle=EmptyForm()), status
+                           tenants=tenants, toggle=EmptyForm(),
+                           agency_form=StaffAgencyForm()), status
+
+
+@bp.route("/admin/users/<int:user_id>/agency", methods=["POST"])
+@permission_required("core.manage_accounts")
+def set_user_agency(user_id: int):
+    """Attach a staff account to an agency (what it may see follows at its next request)."""
+    form = StaffAgencyForm()
+    user = db.session.get(User, user_id)
+    if user is None or user.role is Role.TENANT:
+        abort(404)
+    if user.role is Role.ADMIN and current_user.role is not Role.ADMIN:
+        abort(403)
+    if not form.validate_on_submit():
+        flash(_("Choose an agency from the list."), "error")
+        return redirect(url_for("backoffice.users")), 303
+    try:
+        set_agency(user, form.agency.data)
+    except AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("backoffice.users")), 303
+    db.session.commit()
+    flash(_("%(name)s now works for: %(agency)s.", name=user.display_name,
+            agency=user.agency.name if user.agency else _("the whole landlord")), "success")
+    return redirect(url_for("backoffice.users"))
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])

@@ -108,6 +108,37 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
         DataRequired(_l("Enter your current password.")), Length(max=1024)])
 
 
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not a choice: refused by validate_choice
+
+
+def agency_choices() -> list:
+    """The agencies as select choices, after "none (the whole landlord)"."""
+    from sqlalchemy import select
+
+    from core.estate import Agency
+    from core.extensions import db
+
+    return [SelectChoice(None, _l("None: the whole landlord")),
+            *(SelectChoice(agency.id, agency.name) for agency in
+              db.session.scalars(select(Agency).order_by(Agency.name)))]
+
+
+class StaffAgencyForm(FlaskForm):
+    """Change the agency of a staff account."""
+
+    agency = SelectField(_l("Agency"), coerce=_optional_int, validate_choice=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agency.choices = agency_choices()
+
+
 class StaffAccountForm(FlaskForm):
     """An administrator creates a staff account; its owner chooses the password."""
 
@@ -118,11 +149,15 @@ class StaffAccountForm(FlaskForm):
         Email(_l("Enter a valid e-mail address, for example nom@exemple.fr.")),
         Length(max=254)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
+    agency = SelectField(_l("Agency"), coerce=_optional_int, validate_choice=True,
+                         description=_l("Agents attached to an agency see its files only; "
+                                        "without an agency they work for the whole landlord."))
 
     def __init__(self, *args, may_create_admins: bool = False, **kwargs):
         from core.accounts import Role
 
         super().__init__(*args, **kwargs)
+        self.agency.choices = agency_choices()
         # Only an administrator makes another administrator.
         self.role.choices = [SelectChoice(role.value, role.label) for role in Role
                              if role.is_staff and (may_create_admins or role is not Role.ADMIN)]

@@ -25,6 +25,12 @@ SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
             "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+    Setting("CLAIMS_INCIDENT_WINDOW_HOURS", 72,
+            "Collective incidents: claims of the same equipment and problem in one entrance "
+            "(or building) filed within this many hours of each other are grouped."),
+    Setting("CLAIMS_INCIDENT_MIN_CLAIMS", 2,
+            "Collective incidents: how many households must report the same problem in the "
+            "window before Palier proposes an incident to the agents (2 at least)."),
     Setting("CLAIMS_QUEUE_PAGE_SIZE", 50,
             "Claims per page of the agents' queue in the back office."),
 ]
@@ -92,8 +98,10 @@ class ClaimsPlugin(Plugin):
     def extra_css_urls(self, area):
         from flask import url_for
 
-        if area in ("portal", "backoffice"):
+        if area == "portal":
             return [url_for("claims_portal.static", filename="claims.css")]
+        if area == "backoffice":  # the caretaker's pages, served under their own prefix
+            return [url_for("claims_caretaker.static", filename="claims.css")]
         return None
 
     @hookimpl
@@ -101,15 +109,22 @@ class ClaimsPlugin(Plugin):
         from flask import url_for
         from flask_babel import gettext as _
 
+        from core.accounts import Role
         from core.contributions import NavItem
 
         if area == "backoffice":
             from core.permissions import has_permission
+            from plugins.claims.views.incidents import backoffice_navigation
 
-            if not has_permission(user, "claims.handle"):
-                return None
-            return [NavItem(_("Claims"), url_for("claims_backoffice.queue"),
-                            "claims_backoffice.queue", order=20)]
+            items = list(backoffice_navigation(user))
+            if has_permission(user, "claims.handle"):
+                items.append(NavItem(_("Claims"), url_for("claims_backoffice.queue"),
+                                     "claims_backoffice.queue", order=20))
+            if user.role is Role.CARETAKER:
+                items.append(NavItem(_("Claims of my buildings"),
+                                     url_for("claims_caretaker.home"),
+                                     "claims_caretaker.home", order=30))
+            return items
         if area != "portal" or user.person_id is None:
             return None
         return [NavItem(_("Report a problem"), url_for("claims_portal.start"),
@@ -140,27 +155,37 @@ class ClaimsPlugin(Plugin):
         from flask_babel import gettext as _
         from sqlalchemy import func, select
 
-        from core.accounts import utcnow
+        from core.accounts import Role, utcnow
         from core.contributions import Widget
         from core.extensions import db
         from core.permissions import has_permission
         from plugins.claims.models import Claim
         from plugins.claims.queries import claims_visible_to
         from plugins.claims.queue import OPEN_STATUSES
+        from plugins.claims.views.caretaker import open_claims_count
 
-        if not has_permission(user, "claims.handle"):
-            return None
-        open_claims = select(func.count(Claim.id)).where(claims_visible_to(user),
-                                                         Claim.status.in_(OPEN_STATUSES))
-        opened = db.session.scalar(open_claims) or 0
-        breached = db.session.scalar(open_claims.where(Claim.due_at < utcnow())) or 0
-        return [Widget(_("Open claims"), _("Claims still to be handled, in your queue."),
+        widgets = []
+        if user.role is Role.CARETAKER:
+            count = open_claims_count(user)
+            widgets.append(Widget(_("Open claims in my buildings"),
+                                  _("Find a tenant, read a dwelling's claims, report a "
+                                    "problem."),
+                                  figure=str(count), url=url_for("claims_caretaker.home"),
+                                  order=20))
+        if has_permission(user, "claims.handle"):
+            open_claims = select(func.count(Claim.id)).where(claims_visible_to(user),
+                                                             Claim.status.in_(OPEN_STATUSES))
+            opened = db.session.scalar(open_claims) or 0
+            breached = db.session.scalar(open_claims.where(Claim.due_at < utcnow())) or 0
+            widgets += [
+                Widget(_("Open claims"), _("Claims still to be handled, in your queue."),
                        figure=format_decimal(opened), url=url_for("claims_backoffice.queue"),
                        order=20),
                 Widget(_("Claims past their deadline"),
                        _("Open claims whose deadline has passed: handle them first."),
                        figure=format_decimal(breached),
                        url=url_for("claims_backoffice.queue", breached="1"), order=21)]
+        return widgets or None
 
     @hookimpl
     def register_permissions(self):
@@ -207,7 +232,20 @@ class ClaimsPlugin(Plugin):
         erase_personal_data(person)
 
     @hookimpl
+    def claim_submitted(self, claim):
+        # Collective incidents: in the filing transaction, group the claim with look-alikes.
+        from plugins.claims.incidents import detect
+
+        detect(claim)
+
+    @hookimpl
     def register_cli_commands(self, cli):
         from plugins.claims.cli import claims_cli
 
         cli.add_command(claims_cli)
+
+    @hookimpl
+    def load_demo_data(self, today):
+        from plugins.claims.demo import load_demo_claims
+
+        load_demo_claims(today)

@@ -304,7 +304,7 @@ def check_submission(filer: User, catalogue: Catalogue, *, place_id, equipment_i
                      dwelling_id=None, building_id=None, entrance_id=None) -> Submission:
     """Every check of a submission; :class:`ClaimInvalid` lists what is wrong."""
     errors: dict[str, str] = {}
-    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
+    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         errors["token"] = _("This confirmation is not valid: please confirm the claim again.")
     chosen_channel = check_channel(filer, channel, errors)
     place, equipment, problem = check_catalogue_choice(catalogue, place_id, equipment_id,

@@ -35,7 +35,12 @@ def personal_data(person) -> dict:
         "etat": claim.status.value,
         "intervention_avant": claim.due_at,
         "date_prevue": claim.planned_for,
-        "historique": [{"date": event.at, "de": event.from_status.value
+        "prise_en_charge_du_catalogue": claim.original_responsibility,
+        "incident_collectif": claim.incident_id,
+        "note_de_satisfaction": claim.rating,
+        "commentaire_de_satisfaction": claim.rating_comment,
+        "notee_le": claim.rated_at,
+        "historique": [{"date": event.at, "type": event.kind.value, "de": event.from_status.value
                         if event.from_status else None, "vers": event.to_status.value,
                         "par": event.actor_label, "motif": event.reason,
                         "message": event.public_message, "note_interne": event.internal_note,
@@ -58,6 +63,7 @@ def erase_personal_data(person) -> None:
         for claim in db.session.scalars(select(Claim).where(Claim.id.in_(claim_ids))):
             claim.description = ""
             claim.answers = {}
+            claim.rating_comment = ""
             claim.erased_at = utcnow()
         db.session.execute(update(ClaimEvent).where(ClaimEvent.claim_id.in_(claim_ids))
                            .values(reason="", public_message="", internal_note="")

@@ -31,6 +31,7 @@ from core.permissions import has_permission
 from core.plugins import hook
 from plugins.claims import notices
 from plugins.claims.filing import (
+    TOKEN_PATTERN,
     ClaimError,
     ClaimForbidden,
     ClaimInvalid,
@@ -145,7 +146,9 @@ def local_year(moment_utc: datetime) -> int:
 # -- filing ----------------------------------------------------------------------------------
 
 def _existing_for_token(token, filer: User) -> Claim | None:
-    if not isinstance(token, str) or not token:
+    # Only a well-formed token is looked up: a NUL or a lone surrogate would make the
+    # database itself fail; check_submission then refuses the malformed one with a message.
+    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
     claim = db.session.scalar(select(Claim).where(Claim.idempotency_token == token))
     if claim is not None and claim.filed_by_id != filer.id:

@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import backoffice, portal
+    from plugins.claims.views import backoffice, caretaker, incidents, portal
 
-    return [portal.bp, backoffice.bp]
+    return [portal.bp, caretaker.bp, incidents.bp, incidents.portal_bp, backoffice.bp]
