@@ -32,6 +32,8 @@ SETTINGS = [
     Setting("CLAIMS_INCIDENT_MIN_CLAIMS", 2,
             "Collective incidents: how many households must report the same problem in the "
             "window before Palier proposes an incident to the agents (2 at least)."),
+    Setting("CLAIMS_QUEUE_PAGE_SIZE", 50,
+            "Claims per page of the agents' queue in the back office."),
 ]
 # Deadlines on the landlord's business calendar (plugins.claims.business_hours).
 SETTINGS += _business_hours_settings
@@ -118,10 +120,14 @@ class ClaimsPlugin(Plugin):
         from core.contributions import NavItem
 
         if area == "backoffice":
+            from core.permissions import has_permission
             from plugins.claims.views import dashboard
             from plugins.claims.views.incidents import backoffice_navigation
 
             items = [*backoffice_navigation(user), *dashboard.navigation(user)]
+            if has_permission(user, "claims.handle"):
+                items.append(NavItem(_("Claims"), url_for("claims_backoffice.queue"),
+                                     "claims_backoffice.queue", order=20))
             if user.role is Role.CARETAKER:
                 items.append(NavItem(_("Claims of my buildings"),
                                      url_for("claims_caretaker.home"),
@@ -153,19 +159,45 @@ class ClaimsPlugin(Plugin):
     @hookimpl
     def backoffice_widgets(self, user):
         from flask import url_for
+        from flask_babel import format_decimal
         from flask_babel import gettext as _
+        from sqlalchemy import func, select
 
-        from core.accounts import Role
+        from core.accounts import Role, utcnow
         from core.contributions import Widget
+        from core.extensions import db
+        from core.permissions import has_permission
+        from plugins.claims.models import Claim
+        from plugins.claims.queries import claims_visible_to
+        from plugins.claims.queue import OPEN_STATUSES
         from plugins.claims.views import dashboard
         from plugins.claims.views.caretaker import open_claims_count
 
-        if user.role is not Role.CARETAKER:
-            return dashboard.widgets(user) or None
-        count = open_claims_count(user)
-        return [Widget(_("Open claims in my buildings"),
-                       _("Find a tenant, read a dwelling's claims, report a problem."),
-                       figure=str(count), url=url_for("claims_caretaker.home"), order=20)]
+        widgets = []
+        if user.role is Role.CARETAKER:
+            count = open_claims_count(user)
+            widgets.append(Widget(_("Open claims in my buildings"),
+                                  _("Find a tenant, read a dwelling's claims, report a "
+                                    "problem."),
+                                  figure=str(count), url=url_for("claims_caretaker.home"),
+                                  order=20))
+        if has_permission(user, "claims.handle"):
+            open_claims = select(func.count(Claim.id)).where(claims_visible_to(user),
+                                                             Claim.status.in_(OPEN_STATUSES))
+            opened = db.session.scalar(open_claims) or 0
+            breached = db.session.scalar(open_claims.where(Claim.due_at < utcnow())) or 0
+            widgets += [
+                Widget(_("Open claims"), _("Claims still to be handled, in your queue."),
+                       figure=format_decimal(opened), url=url_for("claims_backoffice.queue"),
+                       order=20),
+                Widget(_("Claims past their deadline"),
+                       _("Open claims whose deadline has passed: handle them first."),
+                       figure=format_decimal(breached),
+                       url=url_for("claims_backoffice.queue", breached="1"), order=21)]
+        else:
+            # Managers without the queue still get the dashboard's block.
+            widgets += dashboard.widgets(user)
+        return widgets or None
 
     @hookimpl
     def register_permissions(self):

@@ -30,6 +30,7 @@ MESSAGES = Path(__file__).resolve().parent / "messages"
 ACKNOWLEDGED = "claims.acknowledged"
 STATUS_CHANGED = "claims.status_changed"
 POSTPONED = "claims.postponed"
+MESSAGE = "claims.message"
 # Until the tenant's claim page exists, links lead to the portal's home.
 LINK_ENDPOINT = "portal.home"
 DATETIME_FORMAT = "d MMMM y, HH:mm"
@@ -88,6 +89,21 @@ def message_kinds() -> list:
                                             "empty)")},
             sample={**_SAMPLE, "new_date": "12 mars 2026, 14:00",
                     "reason": "La pièce commandée n’est pas arrivée.", "public_message": ""},
+        ),
+        MessageKind(
+            name=MESSAGE,
+            label=_l("Your claims: messages from your landlord"),
+            templates=str(MESSAGES / "message"),
+            variables={**common,
+                       "public_message": _l("the landlord's message to the tenant (may be "
+                                            "empty when who pays changed)"),
+                       "responsibility": _l("who pays for the repair now, when it changed "
+                                            "(empty otherwise)"),
+                       "legal_reference": _l("the legal text that says who pays, when it "
+                                             "changed"),
+                       "reason": _l("why who pays changed, may be empty")},
+            sample={**_SAMPLE, "public_message": "Le plombier vous appellera demain.",
+                    "responsibility": "", "legal_reference": "", "reason": ""},
         ),
     ]
 
@@ -222,3 +238,24 @@ def acknowledgement_documents(context: dict, locale: str) -> list:
     with force_locale(locale):
         filename = _("acknowledgement-%(reference)s.pdf", reference=claim.reference)
     return [Attachment(filename, acknowledgement_pdf(claim, locale), "application/pdf")]
+
+
+# -- staff's messages and who pays (plugins.claims.handling) -----------------------------------
+
+def message_posted(claim: Claim, event: ClaimEvent) -> None:
+    """Queue a message staff wrote to the tenant, without a change of status."""
+    def build(_locale):
+        return {"public_message": event.public_message, "responsibility": "",
+                "legal_reference": "", "reason": ""}
+
+    _send(claim, event, MESSAGE, build)
+
+
+def responsibility_changed(claim: Claim, event: ClaimEvent) -> None:
+    """Queue the news that who pays changed: who pays now, the legal reference and why."""
+    def build(_locale):
+        return {"public_message": event.public_message,
+                "responsibility": responsibility_label(claim.responsibility),
+                "legal_reference": claim.legal_reference, "reason": event.reason}
+
+    _send(claim, event, MESSAGE, build)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import aliased
 
-from core.accounts import utcnow
+from core.accounts import User, utcnow
+from core.estate import Building, Dwelling
 from core.extensions import db
 from plugins.claims.models import Claim, Status
 from plugins.claims.queries import visible_claims
@@ -107,3 +109,82 @@ def queue_page(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT
     rows = db.session.scalars(queue_select(user, filters, sort, now)
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return rows[:per_page], len(rows) > per_page
+
+
+# -- what the queue's page and its export show ------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A claim of the queue with the names its row shows, read in the same query."""
+
+    claim: Claim
+    building: str
+    dwelling: str | None
+    assignee: str | None
+
+    def breached(self, now: datetime) -> bool:
+        return is_breached(self.claim, now)
+
+
+def is_breached(claim: Claim, now: datetime) -> bool:
+    """Past its deadline and still open (a closed claim's deadline no longer runs)."""
+    return claim.status.is_open and claim.due_at < now
+
+
+def _detailed(query: Select) -> Select:
+    """``query`` with the building's name, the dwelling's reference and the technician's name
+    joined (by primary key: one index look-up per row of the page, never a scan)."""
+    technician = aliased(User)
+    return (query.outerjoin(Building, Building.id == Claim.building_id)
+            .outerjoin(Dwelling, Dwelling.id == Claim.dwelling_id)
+            .outerjoin(technician, technician.id == Claim.assigned_technician_id)
+            .add_columns(Building.name, Dwelling.reference, technician.display_name))
+
+
+def _row(row) -> QueueRow:
+    claim, building, dwelling, assignee = row
+    return QueueRow(claim, building or "", dwelling,
+                    assignee or claim.assigned_contractor or None)
+
+
+def queue_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+               page: int = 1, per_page: int = PAGE_SIZE,
+               now: datetime | None = None) -> tuple[list[QueueRow], bool]:
+    """:func:`queue_page` with what each row shows (building, dwelling, assignee)."""
+    page = max(1, page)
+    rows = db.session.execute(_detailed(queue_select(user, filters, sort, now))
+                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return [_row(row) for row in rows[:per_page]], len(rows) > per_page
+
+
+# sort → the column its pages follow, and whether it runs downwards.
+_SORT_KEYS = {"due": (Claim.due_at, False), "-due": (Claim.due_at, True),
+              "created": (Claim.created_at, False), "-created": (Claim.created_at, True)}
+
+
+def export_select(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
+                  now: datetime | None = None) -> Select:
+    """Every claim of the queue with what its row shows, for :func:`export_batch`. Built at
+    the call with what ``user`` may see then; executable later, in another session."""
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    return _detailed(queue_select(user, filters, sort, now).order_by(None)
+                     .order_by(*SORTS[sort]))
+
+
+def export_batch(query: Select, sort: str, after: tuple | None,
+                 size: int = 500) -> list[QueueRow]:
+    """The next ``size`` rows of an export after the row whose (sort column, id) is ``after``
+    (None: the first rows). Keyset pages: each batch reads a few index entries from where the
+    last one stopped, in a short transaction of its own, however long the export."""
+    column, descending = _SORT_KEYS.get(sort, _SORT_KEYS[DEFAULT_SORT])
+    if after is not None:
+        key = tuple_(column, Claim.id)
+        query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    return [_row(row) for row in db.session.execute(query.limit(size))]
+
+
+def sort_key(row: QueueRow, sort: str) -> tuple:
+    """``after`` for :func:`export_batch`: where the row stands in the sort."""
+    claim = row.claim
+    column = "due_at" if sort.lstrip("-") == "due" else "created_at"
+    return getattr(claim, column), claim.id

@@ -39,6 +39,7 @@ from plugins.claims.workflow import (
     add_photos,
     allowed_next,
     change_status,
+    prepare_photos,
 )
 
 __all__ = [
@@ -87,7 +88,8 @@ def add_information(claim_id: int, tenant: User, text: str = "",
     claim's history. Refused on a closed, rejected or cancelled claim: the work on it is over,
     and nobody would read what is added. Returns the event.
     """
-    photos = [photo for photo in photos if photo]
+    # Re-encoded before the claim is locked (see workflow.prepare_photos).
+    photos = prepare_photos([photo for photo in photos if photo])
     try:
         claim = _lock(claim_id, tenant)
         _check_tenant(tenant)

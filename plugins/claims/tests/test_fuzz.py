@@ -156,13 +156,11 @@ def bad_answers(*, typed: bool):
 
 
 def bad_tokens(*, typed: bool):
-    """Tokens that do not have the form of one. Tokens a database cannot even look up (NUL,
-    lone surrogates) are left to :func:`test_a_token_no_database_can_look_up_is_refused`
-    until the lookup checks the token's form first."""
+    """Tokens that do not have the form of one, NUL and lone surrogates included."""
     options = [st.text(alphabet="abcXYZ019-_", max_size=15),
                st.text(alphabet="abcXYZ019-_", min_size=65, max_size=200),
                st.text(min_size=16, max_size=64).filter(
-                   lambda text: "\x00" not in text and not all(
+                   lambda text: not all(
                        c.isascii() and (c.isalnum() or c in "-_") for c in text))]
     if typed:
         options.append(wrong_types)
@@ -417,30 +415,19 @@ def test_the_confirmation_refuses_malformed_submissions_and_writes_nothing(world
     assert footprint(app) == before, f"{sorted(mistakes)} wrote something: {fields}"
 
 
-# -- a known hole ----------------------------------------------------------------------------
+# -- tokens no database could look up ---------------------------------------------------------
 
-# ``workflow._existing_for_token`` looks the token up before ``check_submission`` checks its
-# form: a token with NUL fails in PostgreSQL's driver, a lone surrogate in both (a 500 from the
-# confirmation on PostgreSQL for ``token=...%00``). The fix is one line in ``file_claim``'s
-# lookup: ``if not isinstance(token, str) or not TOKEN_PATTERN.match(token): return None``.
-# These cases fail until then; when they pass, drop the marks (strict) and the exclusions in
-# ``bad_tokens``.
-UNSTORABLE_TOKENS = [pytest.param("0" * 15 + "\x00", "postgresql", id="nul"),
-                     pytest.param("tok\ud800" * 5, "both", id="lone-surrogate")]
+# A token with NUL fails in PostgreSQL's driver, a lone surrogate in both: file_claim checks a
+# token's form before looking it up, so these are refused like any malformed token.
+UNSTORABLE_TOKENS = [pytest.param("0" * 15 + "\x00", id="nul"),
+                     pytest.param("tok\ud800" * 5, id="lone-surrogate")]
 
 
-def _known_hole(request, databases):
-    kind = request.config.getoption("--palier-db")
-    if databases == "both" or databases == kind:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="token looked up unchecked"))
-
-
-@pytest.mark.parametrize(("bad_token", "databases"), UNSTORABLE_TOKENS)
-def test_a_token_no_database_can_look_up_is_refused(world, request, bad_token, databases):
+@pytest.mark.parametrize("bad_token", UNSTORABLE_TOKENS)
+def test_a_token_no_database_can_look_up_is_refused(world, bad_token):
     from core.accounts import User
     from plugins.claims.workflow import file_claim
 
-    _known_hole(request, databases)
     app = world["app"]
     before = footprint(app)
     with app.app_context():
@@ -452,8 +439,7 @@ def test_a_token_no_database_can_look_up_is_refused(world, request, bad_token, d
     assert footprint(app) == before
 
 
-def test_a_confirmation_whose_token_carries_nul_is_refused(world, request):
-    _known_hole(request, "postgresql")
+def test_a_confirmation_whose_token_carries_nul_is_refused(world):
     response = world["client"].post("/portal/claims/new/confirm", data={
         "csrf_token": world["csrf"], "place": PLACE, "equipment": EQUIPMENT,
         "problem": PROBLEM, "description": DESCRIPTION, "token": "0" * 15 + "\x00", **ANSWERS})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import caretaker, dashboard, incidents, portal
+    from plugins.claims.views import backoffice, caretaker, dashboard, incidents, portal
 
-    return [portal.bp, caretaker.bp, dashboard.bp, incidents.bp, incidents.portal_bp]
+    return [portal.bp, caretaker.bp, dashboard.bp, incidents.bp, incidents.portal_bp,
+            backoffice.bp]

@@ -598,6 +598,9 @@ def confirm(kind: str, target_id: int):
             "This claim was already recorded as %(reference)s: it was not filed a second "
             "time.", reference=replayed.reference)])
     photos = [photo for photo in request.files.getlist("photos") if photo and photo.filename]
+    # End the look-ups' transaction, which holds SQLite's write lock in a POST: the photos
+    # are re-encoded before file_claim takes it again (workflow.prepare_photos).
+    db.session.commit()
     try:
         filed = file_claim(current_user._get_current_object(), place_id=form.place.data,
                            equipment_id=form.equipment.data, problem_id=form.problem.data,

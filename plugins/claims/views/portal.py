@@ -521,6 +521,7 @@ def add_information(claim_id):
     if not form.validate():
         return _claim_page(claim, information=form, status=400)
     photos = [photo for photo in request.files.getlist("photos") if photo and photo.filename]
+    db.session.commit()  # end the look-ups' transaction: photos are re-encoded unlocked
     try:
         tracking.add_information(claim.id, current_user._get_current_object(),
                                  form.text.data or "", photos)
