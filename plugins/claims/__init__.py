@@ -41,17 +41,27 @@ def _load(path: str, modified: float):
     return load_catalogue(path or None)
 
 
-def load_configured_catalogue(config):
-    """The catalogue named by ``CLAIMS_CATALOGUE_FILE``; a wrong one stops start-up."""
+def load_configured_catalogue(config, app=None):
+    """The catalogue named by ``CLAIMS_CATALOGUE_FILE``; a wrong one stops start-up.
+
+    With ``app``, also sets up :mod:`plugins.claims.catalogue.store` for it: this file is the
+    catalogue in force until an administrator activates a version saved in the database
+    (which the database, not start-up, tells: it may not be migrated yet at start-up).
+    """
     from plugins.claims.catalogue import CATALOGUE_FILE, CatalogueError
 
     path = config["CLAIMS_CATALOGUE_FILE"] or str(CATALOGUE_FILE)
     try:
-        return _load(path, Path(path).stat().st_mtime)
+        catalogue = _load(path, Path(path).stat().st_mtime)
     except FileNotFoundError:
         raise ConfigError(f"CLAIMS_CATALOGUE_FILE={path!r}: no such file.") from None
     except CatalogueError as error:
         raise ConfigError(f"CLAIMS_CATALOGUE_FILE: {error}") from None
+    if app is not None:
+        from plugins.claims.catalogue.store import install
+
+        install(app, catalogue)
+    return catalogue
 
 
 class ClaimsPlugin(Plugin):
@@ -89,7 +99,7 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.blueprint import bp
         from plugins.claims.views import blueprints
 
-        app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
+        load_configured_catalogue(app.config, app)
         return [bp, *blueprints()]
 
     @hookimpl
