@@ -121,6 +121,7 @@ class ClaimsPlugin(Plugin):
         from core.contributions import NavItem
 
         if area == "backoffice":
+            from core.permissions import has_permission
             from plugins.claims.views.incidents import backoffice_navigation
 
             items = list(backoffice_navigation(user))
@@ -128,6 +129,9 @@ class ClaimsPlugin(Plugin):
                 items.append(NavItem(_("Claims of my buildings"),
                                      url_for("claims_caretaker.home"),
                                      "claims_caretaker.home", order=30))
+            if has_permission(user, "claims.catalogue"):
+                items.append(NavItem(_("Claims catalogue"), url_for("claims_catalogue.index"),
+                                     "claims_catalogue.index", order=80))
             return items
         if area != "portal" or user.person_id is None:
             return None
@@ -178,7 +182,11 @@ class ClaimsPlugin(Plugin):
         return [Permission("claims.handle",
                            _l("Move claims along: acknowledge, qualify, assign, plan, postpone, "
                               "resolve, close, reject, reopen"),
-                           {Role.AGENT, Role.MANAGER, Role.ADMIN})]
+                           {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+                Permission("claims.catalogue",
+                           _l("Edit the claims catalogue (who pays for what, wording, "
+                              "deadlines) and choose the version in force"),
+                           {Role.ADMIN})]
 
     # Optional: the hook is specified by the notifications plugin, and only called when it is
     # enabled. Without optionalhook, an app without notifications would refuse to start

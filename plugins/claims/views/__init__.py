@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import caretaker, incidents, portal
+    from plugins.claims.views import caretaker, catalogue_admin, incidents, portal
 
-    return [portal.bp, caretaker.bp, incidents.bp, incidents.portal_bp]
+    return [portal.bp, caretaker.bp, incidents.bp, incidents.portal_bp, catalogue_admin.bp]
