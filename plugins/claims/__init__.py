@@ -24,7 +24,8 @@ __all__ = ["ClaimsPlugin"]
 SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
-            "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+            "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first. "
+            "A version activated in the back office takes precedence."),
     Setting("CLAIMS_INCIDENT_WINDOW_HOURS", 72,
             "Collective incidents: claims of the same equipment and problem in one entrance "
             "(or building) filed within this many hours of each other are grouped."),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -56,6 +57,8 @@ VERSION_COLUMN = 40
 HASH_CHARS = 8
 # The declared version, "+", the start of the text's SHA-256: fits the claims' column.
 MAX_DECLARED_VERSION = VERSION_COLUMN - HASH_CHARS - 1
+# Shown in lists, copied into every claim and into download file names: plain characters.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 SAVED_ACTION = "claims_catalogue_saved"
 ACTIVATED_ACTION = "claims_catalogue_activated"
@@ -129,8 +132,12 @@ def check_source(source) -> Checked:
     messages = [issue_message(issue) for issue in issues]
     if catalogue is None or messages:
         return Checked(source, None, messages or [_("The catalogue cannot be used.")])
+    if not VERSION_PATTERN.match(catalogue.version):
+        return Checked(source, None, [_("Line %(line)d: version “%(version)s” may only use "
+                                        "letters, digits, “.”, “_” and “-” (e.g. 2026.2).",
+                                        line=_version_line(source), version=catalogue.version)])
     if len(catalogue.version) > MAX_DECLARED_VERSION:
-        return Checked(source, None, [_("Line %(line)d: version %(version)r is too long "
+        return Checked(source, None, [_("Line %(line)d: version “%(version)s” is too long "
                                         "(%(max)d characters at most).",
                                         line=_version_line(source), version=catalogue.version,
                                         max=MAX_DECLARED_VERSION)])

@@ -11,6 +11,7 @@ import io
 import re
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.audit import AuditEvent
@@ -67,14 +68,16 @@ def loaded(user):
     (re.sub(r'legal_reference = "[^"]*"', 'legal_reference = ""', SHIPPED, count=1),
      r"Line \d+: problems\[\d+\] '[a-z_.]+': missing legal_reference"),
     (SHIPPED.replace('version = "2026.1"', f'version = "{"9" * 40}"', 1),
-     r"Line \d+: version '9+' is too long"),
+     r"Line \d+: version “9+” is too long"),
+    (SHIPPED.replace('version = "2026.1"', 'version = "2026\\"\\n2"', 1),
+     r"Line \d+: version “2026\"\n2” may only use letters"),
     ("", "The catalogue is empty."),
 ])
 def test_a_wrong_catalogue_is_refused_with_its_line_and_nothing_is_saved(
         claims_app, admin, source, expected):
     from plugins.claims.catalogue.store import CatalogueRejected, save_version
 
-    with claims_app.app_context():
+    with claims_app.app_context(), force_locale("en"):
         with pytest.raises(CatalogueRejected) as refused:
             save_version(source, "try", loaded(admin))
     assert any(re.search(expected, message) for message in refused.value.messages), \
@@ -89,7 +92,7 @@ def test_saving_keeps_an_inactive_version_named_by_its_version_and_text(claims_a
         save_version,
     )
 
-    with claims_app.app_context():
+    with claims_app.app_context(), force_locale("en"):
         row = save_version(edited().replace("\n", "\r\n"), "Tap reworded",
                            loaded(admin))
         assert re.fullmatch(r"2026\.2\+[0-9a-f]{8}", row.version)

@@ -9,6 +9,7 @@ an inactive version. Nothing reaches tenants before an activation (see
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import (
@@ -140,6 +141,7 @@ def _active_source() -> str:
 
 
 def _toml(text: str, filename: str) -> Response:
+    filename = re.sub(r"[^A-Za-z0-9._+-]", "_", filename)
     return Response(text, mimetype="application/toml",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})
