@@ -230,6 +230,7 @@ def test_only_administrators_open_the_catalogue_pages(claims_app, make_user, log
     for url in (f"{BASE}/", f"{BASE}/new", f"{BASE}/browse", f"{BASE}/shipped.toml"):
         assert client.get(url).status_code == 403, url
     assert client.post(f"{BASE}/new", data={}).status_code in (400, 403)
+    assert f'href="{BASE}/"' not in client.get("/backoffice/").get_data(as_text=True)
     with claims_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CatalogueVersion)) == 0
 
@@ -238,6 +239,7 @@ def test_an_administrator_checks_saves_and_activates_in_the_back_office(
         claims_app, admin, login, make_tenant, file):
     client = claims_app.test_client()
     login(client, admin)
+    assert f'href="{BASE}/"' in client.get("/backoffice/").get_data(as_text=True)  # the menu
     home = client.get(f"{BASE}/").get_data(as_text=True)
     assert "catalogue file (version 2026.1)" in home and "No version saved yet" in home
 
