@@ -25,7 +25,8 @@ __all__ = ["ClaimsPlugin"]
 SETTINGS = [
     Setting("CLAIMS_CATALOGUE_FILE", "",
             "The claims catalogue (TOML) new claims are filed against; empty: the one shipped "
-            "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first."),
+            "with Palier. Checked at start-up: run 'palier claims catalogue check FILE' first. "
+            "A version activated in the back office takes precedence."),
     Setting("CLAIMS_INCIDENT_WINDOW_HOURS", 72,
             "Collective incidents: claims of the same equipment and problem in one entrance "
             "(or building) filed within this many hours of each other are grouped."),
@@ -46,17 +47,27 @@ def _load(path: str, modified: float):
     return load_catalogue(path or None)
 
 
-def load_configured_catalogue(config):
-    """The catalogue named by ``CLAIMS_CATALOGUE_FILE``; a wrong one stops start-up."""
+def load_configured_catalogue(config, app=None):
+    """The catalogue named by ``CLAIMS_CATALOGUE_FILE``; a wrong one stops start-up.
+
+    With ``app``, also sets up :mod:`plugins.claims.catalogue.store` for it: this file is the
+    catalogue in force until an administrator activates a version saved in the database
+    (which the database, not start-up, tells: it may not be migrated yet at start-up).
+    """
     from plugins.claims.catalogue import CATALOGUE_FILE, CatalogueError
 
     path = config["CLAIMS_CATALOGUE_FILE"] or str(CATALOGUE_FILE)
     try:
-        return _load(path, Path(path).stat().st_mtime)
+        catalogue = _load(path, Path(path).stat().st_mtime)
     except FileNotFoundError:
         raise ConfigError(f"CLAIMS_CATALOGUE_FILE={path!r}: no such file.") from None
     except CatalogueError as error:
         raise ConfigError(f"CLAIMS_CATALOGUE_FILE: {error}") from None
+    if app is not None:
+        from plugins.claims.catalogue.store import install
+
+        install(app, catalogue)
+    return catalogue
 
 
 class ClaimsPlugin(Plugin):
@@ -94,7 +105,7 @@ class ClaimsPlugin(Plugin):
         from plugins.claims.blueprint import bp
         from plugins.claims.views import blueprints
 
-        app.extensions[CATALOGUE_EXTENSION] = load_configured_catalogue(app.config)
+        load_configured_catalogue(app.config, app)
         from plugins.claims import business_hours
 
         app.extensions[business_hours.EXTENSION] = business_hours.calendar_from_config(
@@ -132,6 +143,9 @@ class ClaimsPlugin(Plugin):
                 items.append(NavItem(_("Claims of my buildings"),
                                      url_for("claims_caretaker.home"),
                                      "claims_caretaker.home", order=30))
+            if has_permission(user, "claims.catalogue"):
+                items.append(NavItem(_("Claims catalogue"), url_for("claims_catalogue.index"),
+                                     "claims_catalogue.index", order=80))
             return items
         if area != "portal" or user.person_id is None:
             return None
@@ -213,7 +227,11 @@ class ClaimsPlugin(Plugin):
                 Permission("claims.dashboard",
                            _l("See the claims dashboard: ages, deadline breaches, satisfaction "
                               "(agents: their agency's figures)"),
-                           {Role.AGENT, Role.MANAGER, Role.ADMIN})]
+                           {Role.AGENT, Role.MANAGER, Role.ADMIN}),
+                Permission("claims.catalogue",
+                           _l("Edit the claims catalogue (who pays for what, wording, "
+                              "deadlines) and choose the version in force"),
+                           {Role.ADMIN})]
 
     # Optional: the hook is specified by the notifications plugin, and only called when it is
     # enabled. Without optionalhook, an app without notifications would refuse to start

@@ -324,5 +324,8 @@ def check_submission(filer: User, catalogue: Catalogue, *, place_id, equipment_i
 
 
 def configured_catalogue(app=None) -> Catalogue:
-    """The catalogue new claims are filed against (loaded and checked at start-up)."""
-    return (app or current_app).extensions["palier.claims.catalogue"]
+    """The catalogue new claims are filed against: the version an administrator activated
+    last, else the file checked at start-up (see :mod:`plugins.claims.catalogue.store`)."""
+    from plugins.claims.catalogue.store import active_catalogue
+
+    return active_catalogue(app or current_app)

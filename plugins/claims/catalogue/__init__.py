@@ -28,7 +28,7 @@ PICTOGRAM_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*\.svg$")
 __all__ = [
     "CATALOGUE_FILE", "PICTOGRAM_DIR", "Catalogue", "CatalogueError", "Equipment", "Hazard",
     "Issue", "Place", "Priority", "Problem", "Responsibility", "Scope", "Text", "Trade",
-    "check_catalogue", "load_catalogue",
+    "check_catalogue", "check_catalogue_text", "load_catalogue",
 ]
 
 
@@ -580,13 +580,20 @@ def check_catalogue(path: Path | str | None = None,
     Pictograms are looked up in ``pictogram_dirs`` (by default the plugin's own folder).
     """
     path = Path(path) if path else CATALOGUE_FILE
-    dirs = list(pictogram_dirs) if pictogram_dirs else [PICTOGRAM_DIR]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [Issue("", "file not found")]
     except UnicodeDecodeError as error:
         return None, [Issue("", f"not UTF-8 text ({error.reason} at byte {error.start})")]
+    return check_catalogue_text(text, pictogram_dirs, source=path)
+
+
+def check_catalogue_text(text: str, pictogram_dirs: list[Path] | None = None,
+                         source: Path | None = None) -> tuple[Catalogue | None, list[Issue]]:
+    """Check a catalogue given as TOML text (an edit typed in the back office, a version kept
+    in the database); same rules and same issues as :func:`check_catalogue`."""
+    dirs = list(pictogram_dirs) if pictogram_dirs else [PICTOGRAM_DIR]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -594,7 +601,7 @@ def check_catalogue(path: Path | str | None = None,
         return None, [Issue("", f"not valid TOML: {error}",
                             int(match.group(1)) if match else None)]
     checker = _Checker(text, dirs)
-    catalogue = checker.check(data, path)
+    catalogue = checker.check(data, source)
     # In the order of the file, so that an editor fixes them from top to bottom.
     return catalogue, sorted(checker.issues, key=lambda issue: issue.line or 0)
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 
 def blueprints() -> list:
-    from plugins.claims.views import backoffice, caretaker, dashboard, incidents, portal
+    from plugins.claims.views import (
+        backoffice,
+        caretaker,
+        catalogue_admin,
+        dashboard,
+        incidents,
+        portal,
+    )
 
     return [portal.bp, caretaker.bp, dashboard.bp, incidents.bp, incidents.portal_bp,
-            backoffice.bp]
+            backoffice.bp, catalogue_admin.bp]
