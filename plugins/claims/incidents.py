@@ -231,6 +231,8 @@ def detect(claim: Claim) -> Incident | None:
             raise ClaimInvalid({"incident": _("This collective incident is already closed.")})
         _attach(claim, incident, None)
         return incident
+    if not may_be_shared(claim):
+        return None  # a dripping tap in two homes is two problems, not one
     incident = _open_incident_for(claim)
     if incident is not None:
         _attach(claim, incident, None)
@@ -263,6 +265,19 @@ def detect(claim: Claim) -> Incident | None:
     for member in grouped:
         _attach(member, incident, None)
     return incident
+
+
+def may_be_shared(claim: Claim) -> bool:
+    """Whether the claim's problem may be shared by several households: any problem of the
+    common parts (no dwelling), or a problem of a home the catalogue marks ``collective``
+    (no heating from the building's boiler, no water, a dead entry phone)."""
+    if claim.dwelling_id is None:
+        return True
+    try:
+        problem = configured_catalogue().problem(claim.problem_id)
+    except KeyError:
+        return False
+    return bool(problem is not None and problem.collective)
 
 
 def _reporters(claims: list[Claim]) -> int:

@@ -122,6 +122,10 @@ class Problem:
     video_diagnosis: bool
     safety_advice: Text | None = None
     hazards: tuple[Hazard, ...] = ()
+    # A problem of a home that may come from a shared installation (the building's heating,
+    # its ventilation, a power cut): several homes reporting it make a collective incident.
+    # Problems of the common parts always may.
+    collective: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,8 @@ _TRADE_KEYS = {"id", "label"}
 _PLACE_KEYS = {"id", "scope", "label", "pictogram"}
 _EQUIPMENT_KEYS = {"id", "places", "label", "pictogram"}
 _PROBLEM_KEYS = {"id", "equipment", "label", "responsibility", "legal_reference", "trade",
-                 "priority", "deadline_hours", "video_diagnosis", "safety", "hazards"}
+                 "priority", "deadline_hours", "video_diagnosis", "safety", "hazards",
+                 "collective"}
 # An emergency is handled within hours; a longer deadline is a typing mistake.
 EMERGENCY_MAX_HOURS = 24
 
@@ -540,6 +545,11 @@ class _Checker:
             self.report(where, f"video_diagnosis must be true or false, got {video!r}", array,
                         index, "video_diagnosis" if "video_diagnosis" in entry else None)
 
+        collective = entry.get("collective", False)
+        if not isinstance(collective, bool):
+            self.report(where, f"collective must be true or false, got {collective!r}", array,
+                        index, "collective")
+
         hazards: list[Hazard] = []
         raw_hazards = entry.get("hazards", [])
         if not isinstance(raw_hazards, list):
@@ -569,7 +579,7 @@ class _Checker:
         if len(self.issues) > before:
             return None
         return Problem(ident, equipment, label, responsibility, reference, trade, priority,
-                       float(deadline), video, safety, tuple(hazards))
+                       float(deadline), video, safety, tuple(hazards), collective)
 
 
 def check_catalogue(path: Path | str | None = None,

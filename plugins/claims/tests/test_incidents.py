@@ -172,6 +172,17 @@ def test_claims_outside_the_window_or_of_another_problem_are_not_grouped(
         assert db.session.get(Claim, other_problem).incident_id is None
 
 
+def test_a_problem_of_one_home_is_never_an_incident(claims_app, estate, tenant_in, file):
+    place = estate()
+    for dwelling in place["dwellings1"][:3]:  # three dripping taps in one entrance
+        file(tenant_in(dwelling), place_id="kitchen", equipment_id="tap",
+             problem_id="tap.drips", description="The tap drips.")
+    with claims_app.app_context():
+        assert db.session.scalar(select(func.count(Incident.id))) == 0
+        assert db.session.scalar(select(func.count(Claim.id)).where(
+            Claim.incident_id.is_not(None))) == 0
+
+
 def test_one_household_reporting_twice_is_not_an_incident(claims_app, estate, tenant_in,
                                                           file):
     place = estate()
