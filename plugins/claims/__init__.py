@@ -177,7 +177,7 @@ class ClaimsPlugin(Plugin):
         from flask_babel import gettext as _
         from sqlalchemy import func, select
 
-        from core.accounts import Role, utcnow
+        from core.accounts import Role
         from core.contributions import Widget
         from core.extensions import db
         from core.permissions import has_permission
@@ -199,7 +199,7 @@ class ClaimsPlugin(Plugin):
             open_claims = select(func.count(Claim.id)).where(claims_visible_to(user),
                                                              Claim.status.in_(OPEN_STATUSES))
             opened = db.session.scalar(open_claims) or 0
-            breached = db.session.scalar(open_claims.where(Claim.due_at < utcnow())) or 0
+            breached = dashboard.breached_count(user)
             widgets += [
                 Widget(_("Open claims"), _("Claims still to be handled, in your queue."),
                        figure=format_decimal(opened), url=url_for("claims_backoffice.queue"),

@@ -46,6 +46,12 @@ class Status(str, enum.Enum):
     def is_open(self) -> bool:
         return self not in (Status.CLOSED, Status.REJECTED, Status.CANCELLED)
 
+    @property
+    def deadline_runs(self) -> bool:
+        """Whether the claim's deadline still counts: open and not yet resolved (a resolved
+        claim waits for its closing, the repair is done)."""
+        return self.is_open and self is not Status.RESOLVED
+
 
 class EventKind(str, enum.Enum):
     """What a step of a claim's history is. Only ``status`` steps change the status; the others
@@ -295,6 +301,10 @@ class CatalogueVersion(db.Model):
     """
 
     __tablename__ = "claims_catalogue_version"
+    # Saving and activating write their own audit events (who, which version, the previous
+    # one); the row itself is never changed afterwards but for its activation time, and
+    # copying its whole text (some 80 kB) into the log would say nothing more.
+    __audit__ = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(40), unique=True)

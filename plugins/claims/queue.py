@@ -81,7 +81,7 @@ def queue_select(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAU
         return query.where(Claim.reference == filters.reference.strip().upper())
     statuses = filters.statuses or OPEN_STATUSES
     if filters.breached:
-        statuses = tuple(status for status in statuses if status.is_open)
+        statuses = tuple(status for status in statuses if status.deadline_runs)
         query = query.where(Claim.due_at < now)
     query = query.where(_few_claims(Claim.status.in_(statuses), statuses))
     if filters.agency_id is not None:
@@ -127,8 +127,8 @@ class QueueRow:
 
 
 def is_breached(claim: Claim, now: datetime) -> bool:
-    """Past its deadline and still open (a closed claim's deadline no longer runs)."""
-    return claim.status.is_open and claim.due_at < now
+    """Past its deadline while it still runs (not once resolved or closed)."""
+    return claim.status.deadline_runs and claim.due_at < now
 
 
 def _detailed(query: Select) -> Select:

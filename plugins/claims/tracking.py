@@ -308,9 +308,9 @@ def public_timeline(claim: Claim) -> list[TimelineEntry]:
     """What the household may read of the claim's history, newest first.
 
     Status changes with their date, reason and public message; the landlord's messages (also
-    those sent with a change of who pays or about a collective incident, without the staff's
-    reason); the information the household added; its rating. Internal notes never appear,
-    nor do staff steps without a public message.
+    those about a collective incident, without the staff's note); a review of who pays, with
+    its reason; the information the household added; its rating. Internal notes never
+    appear, nor do staff steps without a public message.
     """
     entries = []
     for event in claim.events:
@@ -328,8 +328,12 @@ def public_timeline(claim: Claim) -> list[TimelineEntry]:
             entries.append(TimelineEntry(
                 event.at, _("The repair was rated %(score)d out of 5.", score=claim.rating or 0),
                 "rating", text=claim.rating_comment, score=claim.rating))
-        elif kind in (EventKind.MESSAGE, EventKind.RESPONSIBILITY, EventKind.INCIDENT) \
-                and event.public_message:
+        elif kind is EventKind.RESPONSIBILITY:
+            # Who pays was reviewed by the landlord: the household reads why.
+            entries.append(TimelineEntry(event.at, _("Who pays for the repair was reviewed"),
+                                         "message", text=event.public_message,
+                                         reason=event.reason))
+        elif kind in (EventKind.MESSAGE, EventKind.INCIDENT) and event.public_message:
             entries.append(TimelineEntry(event.at, _("A message from your landlord"),
                                          "message", text=event.public_message))
         # EventKind.NOTE, and staff steps with nothing public: not for the household.

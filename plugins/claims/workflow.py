@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Role, User, utcnow
-from core.attachments import AttachmentRejected, prepare_image, store_image
+from core.attachments import AttachmentRejected, PreparedImage, prepare_image, store_image
 from core.audit import SYSTEM_ACTOR
 from core.extensions import db
 from core.permissions import has_permission
@@ -234,7 +234,8 @@ def prepare_photos(photos: Sequence) -> list:
     if len(photos) > MAX_PHOTOS:
         return photos
     try:
-        return [prepare_image(photo) for photo in photos]
+        return [photo if isinstance(photo, PreparedImage) else prepare_image(photo)
+                for photo in photos]
     except AttachmentRejected as rejected:
         raise ClaimInvalid({"photos": str(rejected)}) from None
 

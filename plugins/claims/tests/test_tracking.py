@@ -424,7 +424,7 @@ def test_the_history_shows_public_words_only(claims_app, tenant, agent, file, mo
             ClaimEvent(claim=claim, kind=EventKind.NOTE, from_status=claim.status,
                        to_status=claim.status, internal_note="Staff only: call the caretaker"),
             ClaimEvent(claim=claim, kind=EventKind.RESPONSIBILITY, from_status=claim.status,
-                       to_status=claim.status, reason="Staff only: the seal was cut",
+                       to_status=claim.status, reason="The seal was cut, not worn out.",
                        internal_note="Staff only: photo shows damage"),
             ClaimEvent(claim=claim, kind=EventKind.MESSAGE, from_status=claim.status,
                        to_status=claim.status, public_message="Please leave the keys."),
@@ -433,9 +433,11 @@ def test_the_history_shows_public_words_only(claims_app, tenant, agent, file, mo
         entries = public_timeline(db.session.get(Claim, claim_id))
     shown = repr([vars(entry) for entry in entries])
     assert "Staff only" not in shown and "tenant is difficult" not in shown
-    assert [(entry.kind, entry.text) for entry in entries[:3]] == [
-        ("message", "Please leave the keys."), ("information", "I am away on Monday."),
-        ("status", "A plumber will call you.")]
+    assert [(entry.kind, entry.text, entry.reason) for entry in entries[:4]] == [
+        ("message", "Please leave the keys.", ""),
+        ("message", "", "The seal was cut, not worn out."),  # who pays reviewed: the reason
+        ("information", "I am away on Monday.", ""),
+        ("status", "A plumber will call you.", "")]
     assert entries[-1].title == "The problem was reported."
 
 
