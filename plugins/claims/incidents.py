@@ -596,9 +596,14 @@ def join(incident_id: int, tenant: User, *, idempotency_token: str, place_id: st
         place_id = db.session.scalar(select(Claim.place_id).where(
             Claim.incident_id == incident.id).order_by(Claim.id).limit(1))
     if description is None:
-        problem = incident.text("problem", getattr(tenant, "locale", None))
-        description = _("Also affected: %(problem)s (collective incident %(reference)s).",
-                        problem=problem, reference=incident.reference)
+        from flask_babel import force_locale
+
+        # The tenant's words, in the tenant's language (the staff read it as the tenant's).
+        locale = tenant.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+        with force_locale(locale):
+            description = _("Also affected: %(problem)s (collective incident %(reference)s).",
+                            problem=incident.text("problem", locale),
+                            reference=incident.reference)
     marker = _joining.set(incident.id)
     try:
         return file_claim(tenant, place_id=place_id, equipment_id=incident.equipment_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import aliased
 
 from core.accounts import User, utcnow
@@ -150,10 +150,18 @@ def _row(row) -> QueueRow:
 def queue_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT_SORT,
                page: int = 1, per_page: int = PAGE_SIZE,
                now: datetime | None = None) -> tuple[list[QueueRow], bool]:
-    """:func:`queue_page` with what each row shows (building, dwelling, assignee)."""
+    """:func:`queue_page` with what each row shows (building, dwelling, assignee).
+
+    The page's ids are chosen first, from ``claims_claim`` and its indexes alone; only those
+    rows are then read whole and joined to their names. Joining before cutting the page
+    would read and join every matching claim (thousands for an agency) to show fifty.
+    """
     page = max(1, page)
-    rows = db.session.execute(_detailed(queue_select(user, filters, sort, now))
-                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    chosen = (queue_select(user, filters, sort, now).with_only_columns(Claim.id)
+              .limit(per_page + 1).offset((page - 1) * per_page).subquery())
+    rows = db.session.execute(_detailed(select(Claim).join(chosen, chosen.c.id == Claim.id))
+                              .order_by(*SORTS[sort])).all()
     return [_row(row) for row in rows[:per_page]], len(rows) > per_page
 
 

@@ -131,6 +131,9 @@ def prepare(base: str, tenant) -> tuple[requests.Session, dict]:
         "csrf_token": csrf(page.text), "since": "today", "urgency": "within_days",
         "access": "present", "availability": f"Mornings ({tenant.email})"})
     assert answer.status_code == 200 and answer.url.endswith("/new/summary"), answer.url
+    # gunicorn closes an idle kept-alive connection after 2 s: reusing it for the confirmation
+    # would race the server's close ("connection reset"). A browser opens a new one; so do we.
+    http.close()
     return http, hidden_fields(answer.text, "confirm-form")
 
 
