@@ -43,12 +43,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 from wtforms import (
-    HiddenField,
-    MultipleFileField,
     RadioField,
     SelectChoice,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length
 
@@ -84,7 +81,14 @@ from plugins.claims.filing import (
 )
 from plugins.claims.models import PHOTO_OWNER_TYPE, Claim, FilingChannel, Status
 from plugins.claims.queries import claims_visible_to, visible_claims
-from plugins.claims.views.portal import _add_errors, _deadline, _entries, _label, _locale
+from plugins.claims.views.portal import (
+    ConfirmForm,
+    _add_errors,
+    _deadline,
+    _entries,
+    _label,
+    _locale,
+)
 from plugins.claims.wording import CHANNEL_LABELS, responsibility_label, status_label
 
 bp = Blueprint("claims_caretaker", __name__, url_prefix="/caretaker/claims",
@@ -143,21 +147,6 @@ class QuestionsForm(FlaskForm):
     access = RadioField(ANSWER_LABELS["access"], choices=_choices("access"),
                         validate_choice=False)
     availability = StringField(ANSWER_LABELS["availability"])
-
-
-class ConfirmForm(FlaskForm):
-    """The last step: every choice again (hidden), the description, the photos, the token."""
-
-    place = HiddenField()
-    equipment = HiddenField()
-    problem = HiddenField()
-    since = HiddenField()
-    urgency = HiddenField()
-    access = HiddenField()
-    availability = HiddenField()
-    token = HiddenField()
-    description = TextAreaField(_l("Describe the problem"))
-    photos = MultipleFileField(_l("Photos (optional, %(num)d at most)", num=MAX_PHOTOS))
 
 
 # -- the caretaker's buildings ---------------------------------------------------------------
