@@ -67,6 +67,9 @@ def create_app(test_config: dict | None = None, extra_plugins: dict | None = Non
 
     _init_database(app, registry)
     app.extensions["palier.permissions"] = build_permissions(registry, app.config["PERMISSIONS"])
+    from core.audit import build_action_labels
+
+    app.extensions["palier.audit_actions"] = build_action_labels(registry)
     _init_security(app)
     init_mail(app)
     _init_i18n(app, registry)

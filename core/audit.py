@@ -85,6 +85,28 @@ ACTION_LABELS = {
     "estate_import": _l("Estate imported"),
 }
 
+def build_action_labels(registry) -> dict:
+    """The core's action labels and those each enabled plugin names; checked at start-up."""
+    from core.config import ConfigError
+
+    labels = dict(ACTION_LABELS)
+    for plugin_name, declared in registry.call_each("register_audit_actions"):
+        for action, label in (declared or {}).items():
+            if not action.startswith(plugin_name + "."):
+                raise ConfigError(f"Plugin {plugin_name!r} names audit action {action!r}, "
+                                  f"which must start with '{plugin_name}.'.")
+            labels[action] = label
+    return labels
+
+
+def action_labels(app=None) -> dict:
+    """Every action's label: the core's and the enabled plugins'."""
+    from flask import current_app
+
+    app = app or current_app
+    return app.extensions.get("palier.audit_actions", ACTION_LABELS)
+
+
 # Words of a column name whose value never enters the log (password_hash, reset_token,
 # api_key, otp_secret, access_code...), and words whose value is shortened (phone numbers).
 SECRET_WORDS = frozenset({"password", "token", "secret", "otp", "pin", "code", "key", "hash",
@@ -118,7 +140,7 @@ class AuditEvent(db.Model):
 
     @property
     def action_label(self) -> str:
-        return str(ACTION_LABELS.get(self.action, self.action))
+        return str(action_labels().get(self.action, self.action))
 
     @property
     def detail_items(self) -> list[tuple[str, str]]:

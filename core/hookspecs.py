@@ -62,6 +62,17 @@ def register_permissions():
 
 
 @hookspec
+def register_audit_actions():
+    """Name the plugin's own audit actions for the audit log's readers.
+
+    Called once while the app is built. Return a dict: action (as given to
+    :func:`core.audit.record`, starting with the plugin's name and a dot) → its label, lazily
+    translated (``{"claims.note": _l("Internal note added")}``). The audit page shows the
+    label and offers it in its action filter; an action without one shows as it is.
+    """
+
+
+@hookspec
 def register_blueprints(app):
     """Return the Flask blueprints of the plugin.
 

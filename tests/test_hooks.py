@@ -349,6 +349,35 @@ def test_hook_register_permissions(make_app, make_user, login):
         probe_app(make_app, _approval_plugin(), PERMISSIONS={"probe.unknown": ["agent"]})
 
 
+def test_hook_register_audit_actions(make_app, make_user, login):
+    from core import audit
+
+    class Actions(Probe):
+        @hookimpl
+        def register_audit_actions(self):
+            return {"probe.stamped": "Probe stamped a form"}
+
+    app = probe_app(make_app, Actions())
+    with app.test_request_context("/"):
+        audit.record("probe.stamped", detail={"form": 7})
+        audit.record("probe.unnamed")
+        db.session.commit()
+    admin = app.test_client()
+    login(admin, make_user("admin"))
+    page = admin.get("/backoffice/admin/audit").get_data(as_text=True)
+    assert "Probe stamped a form" in page  # the label, in the list and the action filter
+    assert '<option value="probe.stamped">' in page
+    assert "probe.unnamed" in page  # an action without a label shows as it is
+
+    class Trespasser(Probe):
+        @hookimpl
+        def register_audit_actions(self):
+            return {"login": "Somebody else's action"}
+
+    with pytest.raises(ConfigError, match="must start with 'probe.'"):
+        probe_app(make_app, Trespasser())
+
+
 def test_hook_attachments_visible_to(make_app, make_user, login):
     class Files(Probe):
         @hookimpl

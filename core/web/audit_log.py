@@ -8,7 +8,7 @@ from flask_babel import get_timezone
 from sqlalchemy import select
 
 from core.accounts import normalise_email
-from core.audit import ACTION_LABELS, AuditEvent
+from core.audit import AuditEvent, action_labels
 from core.extensions import db
 from core.web.access import permission_required
 from core.web.forms import AuditSearchForm
@@ -55,9 +55,9 @@ def search():
     form = AuditSearchForm(request.args)
     if not form.validate():
         return render_template("backoffice/admin/audit.html", form=form, events=[],
-                               page=1, more=False, actions=ACTION_LABELS), 400
+                               page=1, more=False, actions=action_labels()), 400
     page = form.page.data or 1
     events, more = search_events(form, page)
     filters = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template("backoffice/admin/audit.html", form=form, events=events, page=page,
-                           more=more, filters=filters, actions=ACTION_LABELS)
+                           more=more, filters=filters, actions=action_labels())

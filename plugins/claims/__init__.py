@@ -214,6 +214,20 @@ class ClaimsPlugin(Plugin):
         return widgets or None
 
     @hookimpl
+    def register_audit_actions(self):
+        from flask_babel import lazy_gettext as _l
+
+        return {
+            "claims.note": _l("Claim: internal note added"),
+            "claims.message": _l("Claim: message written to the tenant"),
+            "claims.responsibility": _l("Claim: who pays overridden"),
+            "claims.information_added": _l("Claim: information added by the tenant"),
+            "claims.rated": _l("Claim: repair rated by the tenant"),
+            "claims.catalogue_saved": _l("Claims catalogue: version saved"),
+            "claims.catalogue_activated": _l("Claims catalogue: version put in force"),
+        }
+
+    @hookimpl
     def register_permissions(self):
         from flask_babel import lazy_gettext as _l
 

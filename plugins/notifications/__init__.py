@@ -118,6 +118,22 @@ class NotificationsPlugin(Plugin):
         return blueprints()
 
     @hookimpl
+    def register_audit_actions(self):
+        from flask_babel import lazy_gettext as _l
+
+        return {
+            "notifications.queued": _l("Messages queued for many people"),
+            "notifications.retry": _l("Message: sending tried again"),
+            "notifications.call": _l("Phone call recorded"),
+            "notifications.preferences": _l("Contact preferences changed"),
+            "notifications.text_edited": _l("Message text edited"),
+            "notifications.text_restored": _l("Message text restored"),
+            "notifications.test_sent": _l("Test message sent"),
+            "notifications.print_batch_assembled": _l("Letters: print batch assembled"),
+            "notifications.print_batch_downloaded": _l("Letters: print batch downloaded"),
+        }
+
+    @hookimpl
     def register_permissions(self):
         from flask_babel import lazy_gettext as _l
 

@@ -91,7 +91,7 @@ def queue_for_people(people_ids, kind: MessageKind, context: dict | None, *, eve
         queued += _insert_new(rows)
     if queued:
         # The INSERT statements bypass the flush that audits ORM changes: one event says it.
-        audit.record_summary(db.session.connection(), "notifications_queued",
+        audit.record_summary(db.session.connection(), "notifications.queued",
                              {"event": event, "kind": kind.name, "messages": queued})
     return queued
 

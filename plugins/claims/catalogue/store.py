@@ -60,8 +60,8 @@ MAX_DECLARED_VERSION = VERSION_COLUMN - HASH_CHARS - 1
 # Shown in lists, copied into every claim and into download file names: plain characters.
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-SAVED_ACTION = "claims_catalogue_saved"
-ACTIVATED_ACTION = "claims_catalogue_activated"
+SAVED_ACTION = "claims.catalogue_saved"
+ACTIVATED_ACTION = "claims.catalogue_activated"
 
 
 class CatalogueRejected(ValueError):

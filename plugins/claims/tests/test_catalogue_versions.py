@@ -107,7 +107,7 @@ def test_saving_keeps_an_inactive_version_named_by_its_version_and_text(claims_a
         other = save_version(edited(tap_label="Fuite au robinet"), "", None)
         assert other.version.startswith("2026.2+") and other.version != row.version
         actions = db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.action == "claims_catalogue_saved")).all()
+            AuditEvent.action == "claims.catalogue_saved")).all()
         assert len(actions) == 2
 
 
@@ -134,7 +134,7 @@ def test_activating_changes_new_claims_only(claims_app, admin, make_tenant, file
         assert new.text("problem", "fr").startswith("Le robinet coule goutte à goutte")
         assert (old.responsibility, new.responsibility) == ("tenant", "landlord")
         audit = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "claims_catalogue_activated")).one()
+            AuditEvent.action == "claims.catalogue_activated")).one()
         assert audit.detail["version"] == version and audit.detail["previous"] is None
 
 
