@@ -405,6 +405,11 @@ def test_a_tenant_of_the_entrance_is_told_and_joins_in_one_tap(claims_app, estat
     assert "Boiler down." in page
     # Another equipment: no notice.
     assert reference not in client.get("/portal/claims/new/kitchen/tap").get_data(as_text=True)
+    # The questions of that very problem say it again; another problem of a radiator does not.
+    questions = client.get("/portal/claims/new/bedroom/radiator/radiator.no_heating")
+    assert f"already known and being handled ({reference})" in questions.get_data(as_text=True)
+    other = client.get("/portal/claims/new/bedroom/radiator/radiator.one_cold")
+    assert reference not in other.get_data(as_text=True)
 
     import re
 

@@ -342,11 +342,13 @@ def join(incident_id):
 def incident_helpers():
     """Template functions for the tenant's pages (lazy: they query only when called)."""
 
-    def known(equipment_id=None, place_id=None) -> list[dict]:
+    def known(equipment_id=None, place_id=None, problem_id=None) -> list[dict]:
         if not current_user.is_authenticated or current_user.role is not Role.TENANT:
             return []
         found = incidents.known_incidents_for(current_user._get_current_object(),
                                               equipment_id)
+        if problem_id is not None:
+            found = [incident for incident in found if incident.problem_id == problem_id]
         locale = _locale()
         return [{"incident": incident, "problem": incident.text("problem", locale),
                  "stage": status_label(incident.stage) if incident.stage else "",
