@@ -132,6 +132,13 @@ def test_a_claim_for_a_tenant_is_filed_by_the_caretaker_and_seen_by_the_househol
     dwelling = client.get(f"/caretaker/claims/dwellings/{estate.dwelling_a}")
     html = dwelling.get_data(as_text=True)
     assert "Camille Martin" in html and "New claim for this tenant" in html
+    with claims_app.app_context():  # the page names the tenant: the view is in the audit log
+        from core.audit import AuditEvent
+
+        viewed = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "view_tenant_file")).all()
+        assert [(event.person_id, event.actor_id) for event in viewed] == [
+            (estate.person_a, estate.caretaker.id)]
     assert f'href="/caretaker/claims/new/tenant/{estate.person_a}"' in html
     target = f"tenant/{estate.person_a}"
     where = client.get(f"/caretaker/claims/new/{target}").get_data(as_text=True)
@@ -192,6 +199,33 @@ def test_a_claim_for_the_common_parts_has_no_tenant(claims_app, estate, client, 
     tenant = claims_app.test_client()
     login(tenant, estate.tenant_a)
     assert reference not in tenant.get("/portal/claims/").get_data(as_text=True)
+
+
+def test_a_building_with_two_entrances_asks_which_one(claims_app, estate, client):
+    from core.estate import Entrance
+
+    with claims_app.app_context():
+        building = db.session.get(Building, estate.building_a)
+        second = Entrance(reference=f"{building.reference}-E2", name="Entrance B",
+                          building=building)
+        db.session.add(second)
+        db.session.commit()
+        second_id = second.id
+        other_entrance = db.session.get(Building, estate.building_b).entrances[0].id
+    page = client.get(f"/caretaker/claims/buildings/{estate.building_a}").get_data(as_text=True)
+    assert f'href="/caretaker/claims/new/entrance/{second_id}"' in page
+    assert f'href="/caretaker/claims/new/building/{estate.building_a}"' in page  # outside
+    target = f"entrance/{second_id}"
+    assert "Entrance B" in client.get(f"/caretaker/claims/new/{target}").get_data(as_text=True)
+    steps = (LIFT["place_id"], LIFT["equipment_id"], LIFT["problem_id"])
+    assert confirm(client, target, steps=steps, description="Lift B stuck.").status_code == 303
+    with claims_app.app_context():
+        claim = db.session.scalar(select(Claim))
+        assert (claim.building_id, claim.entrance_id, claim.dwelling_id) == (
+            estate.building_a, second_id, None)
+    # An entrance of a building that is not theirs: not found.
+    assert client.get(f"/caretaker/claims/new/entrance/{other_entrance}").status_code == 404
+    assert client.get("/caretaker/claims/new/entrance/999999").status_code == 404
 
 
 def test_filing_for_a_building_not_assigned_is_refused_and_writes_nothing(

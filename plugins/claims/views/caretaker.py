@@ -49,8 +49,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
+from core import audit
 from core.accounts import Role, utcnow
 from core.attachments import Attachment, visible_attachments
+from core.db import writes
 from core.estate import (
     Building,
     CaretakerAssignment,
@@ -256,20 +258,27 @@ def _homes_of(person_ids: list[int]) -> dict[int, Dwelling]:
 
 @bp.route("/dwellings/<int:dwelling_id>")
 @caretaker_required
+@writes
 def dwelling(dwelling_id: int):
-    """A dwelling: its current occupants (to file a claim for one) and its claims."""
+    """A dwelling: its current occupants (to file a claim for one) and its claims.
+
+    It names the occupants: each view is recorded as the core's tenant files are."""
     home = _dwelling(dwelling_id)
     occupants = db.session.scalars(
         select(Person).join(Lease, Lease.household_id == Person.household_id)
         .where(Lease.dwelling_id == home.id, *lease_runs_on(date.today()),
                Person.erased_at.is_(None), people_visible_to(current_user))
         .order_by(Person.last_name, Person.first_name, Person.id)).all()
+    for person in occupants:
+        audit.record("view_tenant_file", obj=person)
     claims = visible_claims(current_user).where(Claim.dwelling_id == home.id)
-    return render_template("claims/caretaker/dwelling.html", dwelling=home,
+    page = render_template("claims/caretaker/dwelling.html", dwelling=home,
                            occupants=occupants,
                            open_claims=_claim_rows(claims, open_only=True),
                            closed_claims=_claim_rows(claims, open_only=False),
                            **_list_context())
+    db.session.commit()
+    return page
 
 
 @bp.route("/buildings/<int:building_id>")
@@ -315,7 +324,9 @@ def _claim_page(found: Claim, extra=(), status=200):
 
 # -- whom a new claim is for -----------------------------------------------------------------
 
-TENANT, BUILDING = "tenant", "building"
+# Whom a claim is entered for: a tenant, the common parts of a whole building, or those of
+# one of its entrances (its hall and staircase: collective incidents group by entrance).
+TENANT, BUILDING, ENTRANCE = "tenant", "building", "entrance"
 
 
 @dataclass(frozen=True)
@@ -328,6 +339,7 @@ class Target:
     building: Building
     person: Person | None = None
     dwelling: Dwelling | None = None
+    entrance: Entrance | None = None
 
     @property
     def key(self) -> str:
@@ -345,6 +357,8 @@ class Target:
         """Where, for :func:`plugins.claims.workflow.file_claim` (checked there again)."""
         if self.kind == TENANT:
             return {"person_id": self.person.id, "dwelling_id": self.dwelling.id}
+        if self.entrance is not None:
+            return {"building_id": self.building.id, "entrance_id": self.entrance.id}
         entrances = self.building.entrances
         if len(entrances) == 1:  # its hall and staircase: collective incidents group by them
             return {"building_id": self.building.id, "entrance_id": entrances[0].id}
@@ -359,6 +373,11 @@ def _target(kind: str, target_id: int) -> Target:
     """The tenant or building of the address, or a 404."""
     if kind == BUILDING:
         return Target(BUILDING, target_id, _building(target_id))
+    if kind == ENTRANCE:
+        entrance = db.session.get(Entrance, target_id)
+        if entrance is None:
+            abort(404)
+        return Target(ENTRANCE, target_id, _building(entrance.building_id), entrance=entrance)
     if kind == TENANT:
         person = db.session.scalar(select(Person).where(
             Person.id == target_id, Person.erased_at.is_(None),
