@@ -9,16 +9,16 @@ the whole queue.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, and_, case, func, select, tuple_
 from sqlalchemy.orm import aliased
 
-from core.accounts import User, utcnow
+from core.accounts import Role, User, utcnow
 from core.estate import Building, Dwelling
 from core.extensions import db
-from plugins.claims.models import Claim, Status
+from plugins.claims.models import Claim, ClaimEvent, EventKind, Status
 from plugins.claims.queries import visible_claims
 
 OPEN_STATUSES = tuple(status for status in Status if status.is_open)
@@ -121,6 +121,8 @@ class QueueRow:
     building: str
     dwelling: str | None
     assignee: str | None
+    # The household added information (text, photos) since staff last acted on the claim.
+    news: bool = False
 
     def breached(self, now: datetime) -> bool:
         return is_breached(self.claim, now)
@@ -162,7 +164,27 @@ def queue_rows(user, filters: QueueFilters = QueueFilters(), sort: str = DEFAULT
               .limit(per_page + 1).offset((page - 1) * per_page).subquery())
     rows = db.session.execute(_detailed(select(Claim).join(chosen, chosen.c.id == Claim.id))
                               .order_by(*SORTS[sort])).all()
-    return [_row(row) for row in rows[:per_page]], len(rows) > per_page
+    shown = [_row(row) for row in rows[:per_page]]
+    fresh = with_news([row.claim.id for row in shown])
+    return [replace(row, news=row.claim.id in fresh) for row in shown], len(rows) > per_page
+
+
+def with_news(claim_ids: list[int]) -> set[int]:
+    """Those of ``claim_ids`` whose household added information since staff last acted (a
+    status change, a message, a note or a who-pays review by a member of staff): one grouped
+    query over the events of the page's claims."""
+    if not claim_ids:
+        return set()
+    added = func.max(case((ClaimEvent.kind == EventKind.INFORMATION, ClaimEvent.id)))
+    handled = func.max(case((and_(ClaimEvent.kind.not_in((EventKind.INFORMATION,
+                                                          EventKind.RATING)),
+                                  User.role != Role.TENANT), ClaimEvent.id)))
+    rows = db.session.execute(select(ClaimEvent.claim_id, added, handled)
+                              .outerjoin(User, User.id == ClaimEvent.actor_id)
+                              .where(ClaimEvent.claim_id.in_(claim_ids))
+                              .group_by(ClaimEvent.claim_id)).all()
+    return {claim_id for claim_id, last_added, last_handled in rows
+            if last_added is not None and (last_handled is None or last_added > last_handled)}
 
 
 # sort → the column its pages follow, and whether it runs downwards.

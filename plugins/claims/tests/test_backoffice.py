@@ -402,3 +402,25 @@ def test_the_back_office_menu_and_widgets(claims_app, estate, make_tenant, file,
     html = caretaker.get("/backoffice/").get_data(as_text=True)
     assert "/backoffice/claims/" not in html
     assert caretaker.get("/backoffice/claims/").status_code == 403
+
+
+def test_the_queue_marks_claims_with_news_from_the_tenant(claims_app, estate, make_tenant,
+                                                         file, move, agent_client):
+    from core.accounts import User
+    from plugins.claims.tracking import add_information
+
+    tenant = make_tenant(building_id=estate["north"])
+    quiet, busy = file(tenant), file(tenant)
+    with claims_app.app_context():
+        add_information(busy, db.session.get(User, tenant.id), "The leak now reaches the floor.")
+    client, agent = agent_client()
+
+    def marked() -> set[str]:
+        html = client.get("/backoffice/claims/").get_data(as_text=True)
+        return set(re.findall(r'>(RC-\d{4}-\d{6})</a><br><strong class="claims-news">', html))
+
+    assert marked() == {reference_of(claims_app, busy)}
+    assert reference_of(claims_app, quiet) not in marked()
+    # Once staff act on it (here a status change), the news has been seen.
+    move(busy, "qualified", agent)
+    assert marked() == set()
