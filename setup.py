@@ -74,5 +74,8 @@ setup(
     },
     entry_points={
         "console_scripts": ["palier = core.cli:main"],
+        # Shipped with Palier but not a built-in plugin (core.plugins.BUILTIN_PLUGINS): installed,
+        # listed, and enabled only when PLUGINS names it.
+        "palier.plugins": ["video_diag = plugins.video_diag:VideoDiagPlugin"],
     },
 )

@@ -1,0 +1,5 @@
+from core.realtime import AuthenticatedNamespace
+
+
+class VideoNamespace(AuthenticatedNamespace):
+    pass
