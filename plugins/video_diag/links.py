@@ -54,13 +54,18 @@ def find_link(secret: str, now: datetime | None = None) -> VideoLink | None:
         return None
     now = now or utcnow()
     link = db.session.scalar(select(VideoLink).where(VideoLink.token_hash == hash_secret(secret)))
-    if link is None or link.revoked_at is not None:
-        return None
+    return link if link is not None and is_open(link, now) else None
+
+
+def is_open(link: VideoLink, now: datetime | None = None) -> bool:
+    """Whether ``link`` works at ``now``: not revoked, appointment scheduled, in its window."""
+    if link.revoked_at is not None:
+        return False
     appointment = link.appointment
     if appointment.status is not AppointmentStatus.SCHEDULED:
-        return None
+        return False
     opens, closes = window(appointment)
-    return link if opens <= now <= closes else None
+    return opens <= (now or utcnow()) <= closes
 
 
 def revoke(link: VideoLink, now: datetime | None = None) -> None:
