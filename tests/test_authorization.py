@@ -31,7 +31,8 @@ def table_app(make_app):
     # CSRF is checked before any view: switched off here so that the view's own policy answers.
     from core.plugins import BUILTIN_PLUGINS
 
-    return make_app(plugins=[*BUILTIN_PLUGINS, "noticeboard"], WTF_CSRF_ENABLED=False)
+    return make_app(plugins=[*BUILTIN_PLUGINS, "noticeboard", "video_diag"],
+                    WTF_CSRF_ENABLED=False)
 
 
 @pytest.fixture
@@ -146,6 +147,16 @@ def namespace_events(namespace) -> list[str]:
 
 
 def test_every_socket_event_answers_every_role_as_declared(socket_app, make_user):
+    check_socket_table(socket_app, make_user)
+    assert namespace_events(socket_app.extensions["palier.namespaces"][0]) == ["follow", "vote"]
+
+
+def test_the_plugins_socket_namespaces_answer_every_role_as_declared(table_app, make_user):
+    assert "/video" in {ns.namespace for ns in table_app.extensions["palier.namespaces"]}
+    check_socket_table(table_app, make_user)
+
+
+def check_socket_table(socket_app, make_user):
     socketio = socketio_of(socket_app)
     namespaces = socket_app.extensions["palier.namespaces"]
     failures = []
@@ -168,7 +179,6 @@ def test_every_socket_event_answers_every_role_as_declared(socket_app, make_user
                     failures.append(f"{event} on {namespace.namespace} as {role}: {names}")
             sio.disconnect(namespace=namespace.namespace)
     assert failures == []
-    assert namespace_events(namespaces[0]) == ["follow", "vote"]
 
 
 def test_a_socket_loses_its_rights_when_its_session_ends(socket_app, make_user):

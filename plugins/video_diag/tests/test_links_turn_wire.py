@@ -138,3 +138,21 @@ def test_a_message_up_to_the_limits_fits_in_the_whole_message_limit():
     largest = {"type": "offer", "sdp": "a" * (64 * 1024)}
     assert len(json.dumps(largest)) < wire.MAX_MESSAGE_BYTES
     assert wire.validate(largest)["sdp"] == largest["sdp"]
+
+
+def test_models_and_migration_agree_and_the_branch_goes_down_and_up(video_app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    with video_app.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert [d for d in diff if "video_diag" in repr(d)] == []
+    runner = video_app.test_cli_runner()
+    result = runner.invoke(args=["db", "downgrade", "video_diag@base"])
+    assert result.exit_code == 0, result.output
+    with video_app.app_context():
+        db.engine.dispose()
+        tables = inspect(db.engine).get_table_names()
+    assert "video_diag_link" not in tables and "claims_claim" in tables
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
