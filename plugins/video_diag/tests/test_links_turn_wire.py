@@ -66,7 +66,8 @@ def test_turn_credentials_are_the_rest_api_hmac():
     expected = base64.b64encode(
         hmac.new(b"north", b"1772366400:video_diag-7-tenant", hashlib.sha1).digest()).decode()
     assert credential == expected
-    # Computed outside Python: printf %s "$username" | openssl dgst -sha1 -hmac north -binary | base64
+    # Computed outside Python:
+    #   printf %s "$username" | openssl dgst -sha1 -hmac north -binary | base64
     assert credential == "xoAbkzZ0wrXIRNLKkB/JcsKKdu8="
 
 
