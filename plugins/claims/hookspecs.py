@@ -45,7 +45,7 @@ def claims_solved_remotely():
     """Which claims were solved without anyone travelling (a remote video diagnosis ended the
     problem): return an SQLAlchemy criterion on :class:`plugins.claims.models.Claim`, or None.
 
-    Asked by the managers' dashboard (``plugins.claims.views.dashboard``) only when the
-    ``video_diag`` plugin is enabled, for its "solved remotely" share; it counts the resolved
-    and closed claims that match. Not called inside a claim's transaction.
+    Asked by the managers' dashboard (``plugins.claims.views.dashboard``) for its "solved
+    remotely" share, shown only when an enabled plugin (the video diagnosis) answers; it counts
+    the resolved and closed claims that match. Not called inside a claim's transaction.
     """

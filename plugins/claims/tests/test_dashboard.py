@@ -196,7 +196,7 @@ def test_an_empty_dashboard_says_so(claims_app, make_user):
 class VideoDiagnosis(Plugin):
     """Stands for the video diagnosis plugin: claim ids listed here were solved remotely."""
 
-    name = "video_diag"
+    name = "remote_probe"
 
     def __init__(self):
         self.solved: list[int] = []
@@ -209,7 +209,7 @@ class VideoDiagnosis(Plugin):
 def test_the_remote_share_shows_with_video_diagnosis(make_app, make_estate, make_tenant,
                                                      make_user, file, move):
     video = VideoDiagnosis()
-    app = make_app(plugins=["claims", "video_diag"], extra_plugins={"video_diag": video})
+    app = make_app(plugins=["claims", "remote_probe"], extra_plugins={"remote_probe": video})
     tenant = make_tenant()
     manager = make_user("manager", locale="en")
     ids = [file(tenant) for _ in range(4)]

@@ -34,7 +34,6 @@ bp = Blueprint("claims_dashboard", __name__, template_folder="../templates",
                static_folder="../static", url_prefix="/backoffice/claims/dashboard")
 
 PERMISSION = "claims.dashboard"
-VIDEO_PLUGIN = "video_diag"
 # Claims still waiting for the work: a resolved claim (awaiting its closure) is done, so it
 # neither ages nor breaches its deadline any more.
 OPEN_STATUSES = tuple(status for status in Status if status.is_open
@@ -213,11 +212,8 @@ def by_responsibility(user, since: datetime | None) -> Chart:
 def solved_remotely(user, since: datetime | None) -> Chart | None:
     """The share of resolved claims solved by a remote video diagnosis, when the video
     diagnosis plugin is enabled and says which ones; None otherwise (no made-up zero)."""
-    from core.plugins import flatten, hook, registry
+    from core.plugins import flatten, hook
 
-    info = registry().plugins.get(VIDEO_PLUGIN)
-    if info is None or not info.enabled:
-        return None
     criteria = [c for c in flatten([hook().claims_solved_remotely()]) if c is not None]
     if not criteria:
         return None
