@@ -36,7 +36,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, false, or_, select, true, update
+from sqlalchemy import and_, exists, false, or_, select, true
 
 from core.accounts import Role, User, utcnow
 from core.estate import Building, CaretakerAssignment, current_lease
@@ -55,7 +55,6 @@ from plugins.claims.models import (
     EventKind,
     Incident,
     IncidentStatus,
-    ReferenceCounter,
     Status,
 )
 from plugins.claims.workflow import (
@@ -65,6 +64,7 @@ from plugins.claims.workflow import (
     change_status,
     file_claim,
     local_year,
+    next_number,
 )
 from plugins.claims.workflow import _lock as lock_claim
 
@@ -170,21 +170,9 @@ def _check_staff(actor: User) -> None:
 
 
 def _allocate_reference(year: int) -> str:
-    """``IC-2026-000012``: as :func:`plugins.claims.workflow.allocate_reference`, on the row
-    ``INCIDENT_COUNTER_BASE + year`` (created when missing, incremented with its row lock)."""
-    table = ReferenceCounter.__table__
-    key = INCIDENT_COUNTER_BASE + year
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(year=key, last_number=0)
-                       .on_conflict_do_nothing(index_elements=["year"]))
-    number = db.session.execute(
-        update(table).where(table.c.year == key)
-        .values(last_number=table.c.last_number + 1)
-        .returning(table.c.last_number)).scalar_one()
-    return f"IC-{year}-{number:06d}"
+    """``IC-2026-000012``: the counter row ``INCIDENT_COUNTER_BASE + year``
+    (:func:`plugins.claims.workflow.next_number`)."""
+    return f"IC-{year}-{next_number(INCIDENT_COUNTER_BASE + year):06d}"
 
 
 def _record(claim: Claim, actor: User | None, note: str) -> ClaimEvent:

@@ -116,26 +116,31 @@ def _actor_label(actor: User | None) -> str:
 
 # -- references ------------------------------------------------------------------------------
 
-def allocate_reference(year: int) -> str:
-    """The next reference of ``year`` (``RC-2026-000123``), in the current transaction.
+def next_number(key: int) -> int:
+    """The next number of the counter row ``key``, in the current transaction.
 
     The counter row is created when missing (``INSERT ... ON CONFLICT DO NOTHING``: two
-    first claims of a year create it once) then incremented by an ``UPDATE ... RETURNING``,
-    which locks it until the commit: concurrent filings are numbered one after the other,
-    and a rolled-back filing gives its number back.
+    first numbers of a year create it once) then incremented by an ``UPDATE ... RETURNING``,
+    which locks it until the commit: concurrent transactions are numbered one after the
+    other, and a rolled-back one gives its number back.
     """
     table = ReferenceCounter.__table__
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(year=year, last_number=0)
+    db.session.execute(insert(table).values(year=key, last_number=0)
                        .on_conflict_do_nothing(index_elements=["year"]))
-    number = db.session.execute(
-        update(table).where(table.c.year == year)
+    return db.session.execute(
+        update(table).where(table.c.year == key)
         .values(last_number=table.c.last_number + 1)
         .returning(table.c.last_number)).scalar_one()
-    return f"RC-{year}-{number:06d}"
+
+
+def allocate_reference(year: int) -> str:
+    """The next claim reference of ``year`` (``RC-2026-000123``), in the current transaction
+    (:func:`next_number` on the year's counter row)."""
+    return f"RC-{year}-{next_number(year):06d}"
 
 
 def local_year(moment_utc: datetime) -> int:

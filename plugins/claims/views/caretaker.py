@@ -81,8 +81,9 @@ from plugins.claims.filing import (
     check_answers,
     configured_catalogue,
 )
-from plugins.claims.models import PHOTO_OWNER_TYPE, Claim, FilingChannel, Status
+from plugins.claims.models import PHOTO_OWNER_TYPE, Claim, FilingChannel
 from plugins.claims.queries import claims_visible_to, visible_claims
+from plugins.claims.queue import OPEN_STATUSES
 from plugins.claims.views.portal import (
     ConfirmForm,
     _add_errors,
@@ -103,7 +104,6 @@ DRAFT_KEY = "claims_caretaker_draft"
 SEARCH_LIMIT = 30
 # Closed claims shown under a building's or a dwelling's open ones.
 CLOSED_SHOWN = 20
-OPEN_STATUSES = tuple(status for status in Status if status.is_open)
 
 # The questions, worded for someone who files for another person (the tenant's pages say
 # "I" and "my home"); the values are those of plugins.claims.filing.ANSWER_CHOICES.
